@@ -1,0 +1,3 @@
+"""Accord: agreements-driven collaboration platform for public-safety agencies."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,77 @@
+"""Account reads, through ``authz.scope``."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from accord.accounts import policy as _policy  # noqa: F401  (registers the policies)
+from accord.accounts.models import ApiToken, User, UserSession
+from accord.accounts.schemas import UserFilter
+from accord.authz import Actor, scope
+from accord.authz.models import Membership, Role
+from accord.core.errors import NotFound
+
+SELF = "accounts:self:manage"
+
+
+def get_user(db: Session, actor: Actor, user_id: uuid.UUID, *, action: str = "accounts:user:read") -> User:
+    user = db.scalar(scope(actor, action, select(User).where(User.id == user_id)))
+    if user is None:
+        raise NotFound("user")
+    return user
+
+
+def list_users(db: Session, actor: Actor, filters: UserFilter) -> tuple[list[User], int]:
+    stmt = scope(actor, "accounts:user:read", select(User))
+    if filters.q:
+        pattern = f"%{filters.q.lower()}%"
+        stmt = stmt.where(or_(func.lower(User.username).like(pattern), func.lower(User.display_name).like(pattern)))
+    if filters.agency_id:
+        stmt = stmt.where(User.id.in_(select(Membership.user_id).where(Membership.agency_id == filters.agency_id)))
+    if filters.locked is not None:
+        stmt = stmt.where(User.locked_at.is_not(None) if filters.locked else User.locked_at.is_(None))
+    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db.scalars(stmt.order_by(User.username).limit(filters.limit).offset(filters.offset)).all()
+    return list(rows), total
+
+
+def own_user(db: Session, actor: Actor) -> User:
+    if actor.user_id is None:
+        raise NotFound("user")
+    return get_user(db, actor, actor.user_id, action=SELF)
+
+
+def list_sessions(db: Session, actor: Actor) -> list[UserSession]:
+    stmt = scope(actor, SELF, select(UserSession)).where(UserSession.revoked_at.is_(None), UserSession.state == "active")
+    return list(db.scalars(stmt.order_by(UserSession.last_seen_at.desc())))
+
+
+def get_session(db: Session, actor: Actor, session_id: uuid.UUID) -> UserSession:
+    row = db.scalar(scope(actor, SELF, select(UserSession).where(UserSession.id == session_id)))
+    if row is None:
+        raise NotFound("session")
+    return row
+
+
+def list_tokens(db: Session, actor: Actor) -> list[ApiToken]:
+    stmt = scope(actor, SELF, select(ApiToken)).order_by(ApiToken.created_at.desc())
+    return list(db.scalars(stmt))
+
+
+def get_token(db: Session, actor: Actor, token_id: uuid.UUID) -> ApiToken:
+    row = db.scalar(scope(actor, SELF, select(ApiToken).where(ApiToken.id == token_id)))
+    if row is None:
+        raise NotFound("API token")
+    return row
+
+
+def list_roles(db: Session) -> list[Role]:
+    """Roles are reference data: readable by every signed-in user (route requires authz:role:read)."""
+    return list(db.scalars(select(Role).order_by(Role.platform.desc(), Role.name)))
+
+
+def user_for_session(db: Session, session: UserSession) -> User | None:
+    return db.get(User, session.user_id)

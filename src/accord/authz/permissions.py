@@ -1,0 +1,32 @@
+"""The catalogue of named permissions (``module:resource:action``).
+
+Code asks for a permission by name, never for a role; roles are data that bundle these.
+A permission absent from this catalogue cannot be granted or required (typos fail fast).
+"""
+
+from __future__ import annotations
+
+PERMISSIONS: dict[str, str] = {
+    # directory
+    "directory:agency:read": "See agencies, jurisdictions and capabilities",
+    "directory:agency:create": "Register a new agency on the platform",
+    "directory:agency:update": "Edit an agency's profile, jurisdiction and capabilities",
+    "directory:agency:import": "Import agencies and jurisdictions from GeoJSON",
+    "directory:person:read": "See people, liaisons and duty contacts",
+    "directory:person:create": "Add people to an agency",
+    "directory:person:update": "Edit people of an agency",
+    "directory:person:delete": "Remove people from an agency",
+    # accounts
+    "accounts:self:manage": "Manage one's own MFA, sessions and API tokens",
+    "accounts:user:read": "See user accounts of an agency",
+    "accounts:user:create": "Create user accounts and memberships",
+    "accounts:user:update": "Release lockouts, reset MFA, change memberships, revoke sessions",
+    # authz
+    "authz:role:read": "See roles and the permissions they bundle",
+    # audit
+    "audit:event:read": "Read the audit trail of an agency",
+}
+
+
+def is_known(name: str) -> bool:
+    return name in PERMISSIONS

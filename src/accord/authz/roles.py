@@ -1,0 +1,80 @@
+"""Built-in roles shipped with Accord. They are synced into the ``roles`` tables; agencies
+may add their own roles as data. Each later module adds its permissions here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from accord.authz.permissions import PERMISSIONS
+
+
+@dataclass(frozen=True)
+class RoleDefinition:
+    name: str
+    label: str
+    description: str
+    platform: bool
+    permissions: frozenset[str]
+
+
+_BASE = frozenset({"directory:agency:read", "directory:person:read", "accounts:self:manage", "authz:role:read"})
+
+BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
+    RoleDefinition(
+        "platform_admin",
+        "Platform administrator",
+        "Operates the Accord installation: registers agencies, manages every account.",
+        True,
+        frozenset(PERMISSIONS),
+    ),
+    RoleDefinition(
+        "agency_admin",
+        "Agency administrator",
+        "Keeps the agency's profile, people and user accounts current.",
+        False,
+        _BASE
+        | {
+            "directory:agency:update",
+            "directory:person:create",
+            "directory:person:update",
+            "directory:person:delete",
+            "accounts:user:read",
+            "accounts:user:create",
+            "accounts:user:update",
+            "audit:event:read",
+        },
+    ),
+    RoleDefinition(
+        "coordinator",
+        "Partnership coordinator",
+        "Forms partnerships, drafts agreements and collects signatures.",
+        False,
+        _BASE,
+    ),
+    RoleDefinition("analyst", "Analyst", "Shares and searches records across partners.", False, _BASE),
+    RoleDefinition(
+        "commander", "Incident commander", "Runs joint incidents and the operating picture.", False, _BASE
+    ),
+    RoleDefinition("logistics", "Logistics / finance", "Keeps resources, deployments and costs.", False, _BASE),
+    RoleDefinition("trainer", "Training officer", "Runs trainings, exercises and after-action reviews.", False, _BASE),
+    RoleDefinition(
+        "auditor",
+        "Auditor / privacy officer",
+        "Reviews who did and read what in the agency's audit trail.",
+        False,
+        _BASE | {"audit:event:read", "accounts:user:read"},
+    ),
+    RoleDefinition("viewer", "Viewer", "Reads the directory and what partners share.", False, _BASE),
+)
+
+ROLE_NAMES = tuple(r.name for r in BUILTIN_ROLES)
+
+
+def _check() -> None:
+    for role in BUILTIN_ROLES:
+        unknown = role.permissions - set(PERMISSIONS)
+        if unknown:
+            raise RuntimeError(f"role {role.name} names unknown permissions: {sorted(unknown)}")
+
+
+_check()

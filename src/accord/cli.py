@@ -1,0 +1,247 @@
+"""The ``accord`` command: serve, migrate, seed, manage users, import the directory."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import pyotp
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select
+
+from accord.config import Settings, get_settings
+
+app = typer.Typer(help="Accord: agreements-driven collaboration for public-safety agencies.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts (run on the server by its operator).", no_args_is_help=True)
+seed_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+directory_app = typer.Typer(help="Agency directory.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(seed_app, name="seed")
+app.add_typer(directory_app, name="directory")
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def _session(settings: Settings):  # type: ignore[no-untyped-def]
+    from accord.core.db import make_engine, make_session_factory
+
+    return make_session_factory(make_engine(settings.database_url))()
+
+
+def _operator() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:
+        return "cli"
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the database schema to the newest version."""
+    from accord.migrate import upgrade
+
+    settings = get_settings()
+    try:
+        upgrade(settings.database_url)
+    except Exception as exc:  # connection refused, bad URL: say so plainly
+        raise fail(f"could not upgrade {settings.database_url.split('@')[-1]}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+    console.print("[green]Database is up to date.[/]")
+
+
+@seed_app.command("demo")
+def seed_demo_command() -> None:
+    """Load the Harrow Valley demo region (agencies, people, one login per role) without serving."""
+    _seed_and_print(get_settings())
+
+
+@seed_app.command("totp", hidden=True)
+def seed_totp(username: str = "admin") -> None:
+    """Print the current code of the demo administrator's authenticator (demo only)."""
+    from accord.seed import DEMO_TOTP_SECRET, DEMO_TOTP_USER
+
+    if get_settings().is_production or username != DEMO_TOTP_USER:
+        raise fail("only the demo administrator's published authenticator can be shown, and never in production")
+    console.print(pyotp.TOTP(DEMO_TOTP_SECRET).now())
+
+
+def _seed_and_print(settings: Settings) -> None:
+    from accord.migrate import upgrade
+    from accord.seed import DEMO_PASSWORD, DEMO_TOTP_SECRET, seed_demo
+
+    if settings.is_production:
+        raise fail("refusing to load demo accounts into a production installation (ACCORD_ENV=production)")
+    upgrade(settings.database_url)
+    with _session(settings) as db:
+        logins = seed_demo(db, settings)
+        db.commit()
+    table = Table(title="Demo logins (password for all: " + DEMO_PASSWORD + ")")
+    for column in ("username", "role", "person", "agency", "second factor"):
+        table.add_column(column)
+    for login in logins:
+        table.add_row(login.username, login.role, login.name, login.agency, "TOTP" if login.mfa else "—")
+    console.print(table)
+    console.print(
+        f"The [bold]admin[/] account uses two-step verification: add the key [bold]{DEMO_TOTP_SECRET}[/] to an "
+        "authenticator app, or run [bold].venv/bin/accord seed totp[/] for the current code."
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (ACCORD_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (ACCORD_PORT).")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=32, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the web application and API."""
+    import uvicorn
+
+    from accord.core.logging import configure_logging
+
+    settings = get_settings()
+    problems = settings.production_problems()
+    if settings.is_production and problems:
+        for problem in problems:
+            err.print(f"[bold red]refusing to start in production:[/] {problem}")
+        raise typer.Exit(2)
+    configure_logging(settings.log_level)
+    bind_host = host or settings.host
+    bind_port = port or settings.port
+    console.print(f"Accord is serving on [bold]http://{bind_host}:{bind_port}[/] (Ctrl+C to stop)")
+    uvicorn.run("accord.asgi:app", host=bind_host, port=bind_port, workers=workers, log_config=None, proxy_headers=False)
+
+
+@app.command()
+def demo() -> None:
+    """Upgrade the embedded database, load the demo region, print the logins and serve."""
+    settings = get_settings()
+    _seed_and_print(settings)
+    serve(host=None, port=None, workers=1)
+
+
+def _find_user_or_fail(db, username: str):  # type: ignore[no-untyped-def]
+    from accord.accounts.service import find_user
+
+    user = find_user(db, username)
+    if user is None:
+        raise fail(f"no user named {username!r}")
+    return user
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    name: Annotated[str, typer.Option("--name", help="Full name.")],
+    role: Annotated[str, typer.Option(help="Role name, e.g. agency_admin, analyst, platform_admin.")],
+    agency: Annotated[str | None, typer.Option(help="Agency short name (not for platform roles).")] = None,
+    email: Annotated[str, typer.Option()] = "",
+    password_env: Annotated[str | None, typer.Option(help="Read the password from this environment variable instead of prompting.")] = None,
+) -> None:
+    """Create a user with one role (the password is prompted for, never an argument)."""
+    from accord.accounts.service import create_user_unchecked
+    from accord.core.errors import AccordError
+    from accord.directory.models import Agency
+    from accord.seed import system_actor
+
+    settings = get_settings()
+    if password_env:
+        password = os.environ.get(password_env, "")
+        if not password:
+            raise fail(f"environment variable {password_env} is empty or not set")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _session(settings) as db:
+        agency_id = None
+        if agency:
+            agency_id = db.scalar(select(Agency.id).where(Agency.short_name == agency.upper()))
+            if agency_id is None:
+                raise fail(f"--agency: no agency with short name {agency!r}")
+        try:
+            user = create_user_unchecked(
+                db, actor=system_actor(_operator()), username=username, display_name=name, email=email,
+                password=password, agency_id=agency_id, role=role,
+            )  # fmt: skip
+        except AccordError as exc:
+            raise fail(exc.message) from None
+        db.commit()
+        console.print(f"[green]Created[/] {user.username} ({role}). MFA enrolment happens at first sign-in where required.")
+
+
+@users_app.command("reset-mfa")
+def users_reset_mfa(username: str) -> None:
+    """Remove a user's authenticator and recovery codes and end their sessions (lost phone)."""
+    from accord.accounts.service import reset_mfa
+    from accord.seed import system_actor
+
+    settings = get_settings()
+    with _session(settings) as db:
+        user = _find_user_or_fail(db, username)
+        reset_mfa(db, actor=system_actor(_operator()), user_id=user.id)
+        db.commit()
+    console.print(f"[green]Two-step verification reset[/] for {username}; they enrol again at next sign-in.")
+
+
+@users_app.command("unlock")
+def users_unlock(username: str) -> None:
+    """Release a lockout after repeated failed sign-ins."""
+    from accord.accounts.service import unlock_user
+    from accord.seed import system_actor
+
+    settings = get_settings()
+    with _session(settings) as db:
+        user = _find_user_or_fail(db, username)
+        unlock_user(db, actor=system_actor(_operator()), user_id=user.id)
+        db.commit()
+    console.print(f"[green]Unlocked[/] {username}.")
+
+
+@directory_app.command("import")
+def directory_import(file: Annotated[Path, typer.Argument(help="GeoJSON FeatureCollection, one agency per Feature.")]) -> None:
+    """Import agencies and jurisdictions. Good features are kept; bad ones are listed with
+    the field and the reason, and the command then exits with status 1."""
+    from accord.core.errors import AccordError
+    from accord.directory.service import import_feature_collection
+    from accord.seed import system_actor
+
+    if not file.is_file():
+        raise fail(f"{file}: no such file")
+    try:
+        collection = json.loads(file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise fail(f"{file}: not valid JSON ({exc})") from None
+    total = len(collection.get("features", [])) if isinstance(collection, dict) and isinstance(collection.get("features"), list) else 0
+    settings = get_settings()
+    with _session(settings) as db, Progress(
+        TextColumn("[bold]Importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        task = progress.add_task("import", total=total or None)
+        try:
+            report = import_feature_collection(
+                db, actor=system_actor(_operator()), collection=collection,
+                progress=lambda done: progress.update(task, completed=done),
+            )  # fmt: skip
+        except AccordError as exc:
+            raise fail(f"{file}: {exc.message}") from None
+        db.commit()
+    console.print(f"[green]{report.created} created[/], {report.updated} updated, [red]{report.failed} failed[/]")
+    if report.problems:
+        table = Table(title="Features not imported")
+        for column in ("feature", "name", "field", "reason"):
+            table.add_column(column)
+        for p in report.problems:
+            table.add_row(str(p.feature), p.name, p.field, p.reason)
+        err.print(table)
+        raise typer.Exit(1)
+

@@ -1,0 +1,67 @@
+"""Settings from the environment (prefix ``ACCORD_``).
+
+Defaults are safe for the embedded demo; production mode refuses demo secrets so an
+operator cannot ship the demo configuration by accident.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRET_KEY = "accord-demo-secret-key-do-not-use-in-production"
+DEFAULT_DATA_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ACCORD_", extra="ignore")
+
+    env: Literal["demo", "production", "test"] = "demo"
+    database_url: str = f"sqlite:///{DEFAULT_DATA_DIR / 'accord.db'}"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    secret_key: str = DEMO_SECRET_KEY
+    # MFA is mandatory in production whatever this says; the demo may relax it.
+    mfa_required: bool = False
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_absolute_hours: int = Field(default=12, ge=1, le=72)
+    api_token_hours: int = Field(default=8, ge=1, le=24 * 365)
+    lockout_threshold: int = Field(default=5, ge=1)
+    lockout_window_minutes: int = Field(default=15, ge=1)
+    login_rate_per_minute: int = Field(default=30, ge=1)
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    cookie_secure: bool | None = None
+    log_level: str = "INFO"
+    basemap_url: str = ""
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def mfa_enforced(self) -> bool:
+        return self.is_production or self.mfa_required
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.is_production if self.cookie_secure is None else self.cookie_secure
+
+    def production_problems(self) -> list[str]:
+        """Reasons this configuration must not serve real agencies (empty when fine)."""
+        problems: list[str] = []
+        if self.secret_key == DEMO_SECRET_KEY:
+            problems.append("ACCORD_SECRET_KEY is the demo key; set a random secret of 32+ characters")
+        elif len(self.secret_key) < 32:
+            problems.append("ACCORD_SECRET_KEY is shorter than 32 characters")
+        if self.cookie_secure is False:
+            problems.append("ACCORD_COOKIE_SECURE=false sends session cookies over plain HTTP")
+        return problems
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

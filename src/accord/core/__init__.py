@@ -1,0 +1,1 @@
+"""Shared foundations: database, errors, time, logging. Depends on nothing else in Accord."""

@@ -1,0 +1,42 @@
+"""Base Pydantic models: unknown fields are an error, never silently dropped."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+T = TypeVar("T")
+
+
+class Strict(BaseModel):
+    """Input models: reject unknown fields and strip surrounding whitespace."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ReadModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class ErrorField(BaseModel):
+    field: str
+    reason: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    fields: list[ErrorField] = []
+    request_id: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,1 @@
+"""Agencies, jurisdictions, people, liaisons, duty contacts and capabilities."""

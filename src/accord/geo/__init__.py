@@ -1,0 +1,1 @@
+"""GeoJSON (RFC 7946, WGS 84 ``[lon, lat]``) validation, bounding boxes and layers."""

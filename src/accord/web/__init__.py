@@ -1,0 +1,1 @@
+"""Shared web shell: templates, navigation, flash messages, CSRF, static assets."""
