@@ -93,7 +93,9 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, limited_receive, send_wrapper)
         except BodyTooLarge:
-            await _error_json(413, "too_large", f"request body exceeds {limit} bytes", "body")(scope, receive, send_wrapper)
+            await _error_json(413, "too_large", f"request body exceeds {limit} bytes", "body")(
+                scope, receive, send_wrapper
+            )
         finally:
             log.info(
                 "request",
@@ -123,7 +125,9 @@ def _csp(settings: Settings, inline_script: bool = False) -> str:
     )
 
 
-def _error_json(status: int, code: str, message: str, field: str | None = None, fields: list[dict[str, str]] | None = None) -> JSONResponse:
+def _error_json(
+    status: int, code: str, message: str, field: str | None = None, fields: list[dict[str, str]] | None = None
+) -> JSONResponse:
     body_fields = fields if fields is not None else ([{"field": field, "reason": message}] if field else [])
     return JSONResponse(
         {"error": {"code": code, "message": message, "fields": body_fields, "request_id": request_id_var.get()}},
@@ -143,10 +147,13 @@ def _record_denial(request: Request, exc: PermissionDenied) -> None:
     factory: sessionmaker[Session] = request.app.state.session_factory
     with factory() as db:
         record_event(
-            db, actor=actor, action="authz.denied", outcome="denied",
+            db,
+            actor=actor,
+            action="authz.denied",
+            outcome="denied",
             agency_id=exc.agency_id if isinstance(exc.agency_id, uuid.UUID) else None,
             details={"permission": exc.permission, "method": request.method, "path": request.url.path},
-        )  # fmt: skip
+        )
         db.commit()
 
 
@@ -227,16 +234,21 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
     @app.get("/docs", include_in_schema=False)
     def docs(_: Annotated[Actor, Depends(Public("API documentation"))]) -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url="/openapi.json", title="Accord API",
+            openapi_url="/openapi.json",
+            title="Accord API",
             swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
             swagger_favicon_url="/static/favicon.svg",
-        )  # fmt: skip
+        )
 
     for router in (
-        accounts_api.router, directory_api.router, audit_api.router,
-        accounts_pages.router, directory_pages.router, audit_pages.router,
-    ):  # fmt: skip
+        accounts_api.router,
+        directory_api.router,
+        audit_api.router,
+        accounts_pages.router,
+        directory_pages.router,
+        audit_pages.router,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(RequestContextMiddleware, settings=settings)

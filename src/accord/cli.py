@@ -57,7 +57,8 @@ def db_upgrade() -> None:
     try:
         upgrade(settings.database_url)
     except Exception as exc:  # connection refused, bad URL: say so plainly
-        raise fail(f"could not upgrade {settings.database_url.split('@')[-1]}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+        where = settings.database_url.split("@")[-1]
+        raise fail(f"could not upgrade {where}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
     console.print("[green]Database is up to date.[/]")
 
 
@@ -120,7 +121,9 @@ def serve(
     bind_host = host or settings.host
     bind_port = port or settings.port
     console.print(f"Accord is serving on [bold]http://{bind_host}:{bind_port}[/] (Ctrl+C to stop)")
-    uvicorn.run("accord.asgi:app", host=bind_host, port=bind_port, workers=workers, log_config=None, proxy_headers=False)
+    uvicorn.run(
+        "accord.asgi:app", host=bind_host, port=bind_port, workers=workers, log_config=None, proxy_headers=False
+    )
 
 
 @app.command()
@@ -147,7 +150,9 @@ def users_create(
     role: Annotated[str, typer.Option(help="Role name, e.g. agency_admin, analyst, platform_admin.")],
     agency: Annotated[str | None, typer.Option(help="Agency short name (not for platform roles).")] = None,
     email: Annotated[str, typer.Option()] = "",
-    password_env: Annotated[str | None, typer.Option(help="Read the password from this environment variable instead of prompting.")] = None,
+    password_env: Annotated[
+        str | None, typer.Option(help="Read the password from this environment variable instead of prompting.")
+    ] = None,
 ) -> None:
     """Create a user with one role (the password is prompted for, never an argument)."""
     from accord.accounts.service import create_user_unchecked
@@ -170,13 +175,21 @@ def users_create(
                 raise fail(f"--agency: no agency with short name {agency!r}")
         try:
             user = create_user_unchecked(
-                db, actor=system_actor(_operator()), username=username, display_name=name, email=email,
-                password=password, agency_id=agency_id, role=role,
-            )  # fmt: skip
+                db,
+                actor=system_actor(_operator()),
+                username=username,
+                display_name=name,
+                email=email,
+                password=password,
+                agency_id=agency_id,
+                role=role,
+            )
         except AccordError as exc:
             raise fail(exc.message) from None
         db.commit()
-        console.print(f"[green]Created[/] {user.username} ({role}). MFA enrolment happens at first sign-in where required.")
+        console.print(
+            f"[green]Created[/] {user.username} ({role}). MFA enrolment happens at first sign-in where required."
+        )
 
 
 @users_app.command("reset-mfa")
@@ -208,7 +221,9 @@ def users_unlock(username: str) -> None:
 
 
 @directory_app.command("import")
-def directory_import(file: Annotated[Path, typer.Argument(help="GeoJSON FeatureCollection, one agency per Feature.")]) -> None:
+def directory_import(
+    file: Annotated[Path, typer.Argument(help="GeoJSON FeatureCollection, one agency per Feature.")],
+) -> None:
     """Import agencies and jurisdictions. Good features are kept; bad ones are listed with
     the field and the reason, and the command then exits with status 1."""
     from accord.core.errors import AccordError
@@ -221,17 +236,26 @@ def directory_import(file: Annotated[Path, typer.Argument(help="GeoJSON FeatureC
         collection = json.loads(file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise fail(f"{file}: not valid JSON ({exc})") from None
-    total = len(collection.get("features", [])) if isinstance(collection, dict) and isinstance(collection.get("features"), list) else 0
+    total = (
+        len(collection.get("features", []))
+        if isinstance(collection, dict) and isinstance(collection.get("features"), list)
+        else 0
+    )
     settings = get_settings()
-    with _session(settings) as db, Progress(
-        TextColumn("[bold]Importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-    ) as progress:
+    with (
+        _session(settings) as db,
+        Progress(
+            TextColumn("[bold]Importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress,
+    ):
         task = progress.add_task("import", total=total or None)
         try:
             report = import_feature_collection(
-                db, actor=system_actor(_operator()), collection=collection,
+                db,
+                actor=system_actor(_operator()),
+                collection=collection,
                 progress=lambda done: progress.update(task, completed=done),
-            )  # fmt: skip
+            )
         except AccordError as exc:
             raise fail(f"{file}: {exc.message}") from None
         db.commit()
@@ -244,4 +268,3 @@ def directory_import(file: Annotated[Path, typer.Argument(help="GeoJSON FeatureC
             table.add_row(str(p.feature), p.name, p.field, p.reason)
         err.print(table)
         raise typer.Exit(1)
-

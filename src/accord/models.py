@@ -9,6 +9,17 @@ from accord.directory.models import Agency, AgencyCapability, Person
 metadata = Base.metadata
 
 __all__ = [
-    "Agency", "AgencyCapability", "ApiToken", "AuditEvent", "LoginAttempt", "Membership", "Person",
-    "RecoveryCode", "Role", "RolePermission", "User", "UserSession", "metadata",
-]  # fmt: skip
+    "Agency",
+    "AgencyCapability",
+    "ApiToken",
+    "AuditEvent",
+    "LoginAttempt",
+    "Membership",
+    "Person",
+    "RecoveryCode",
+    "Role",
+    "RolePermission",
+    "User",
+    "UserSession",
+    "metadata",
+]

@@ -60,12 +60,19 @@ def seed_demo(db: Session, settings: Settings) -> list[DemoLogin]:
     logins: list[DemoLogin] = []
     for entry in json.loads(PEOPLE_FILE.read_text()):
         agency = agencies[entry["agency"]]
-        person = db.scalars(select(Person).where(Person.agency_id == agency.id, Person.full_name == entry["full_name"])).first()
+        person = db.scalars(
+            select(Person).where(Person.agency_id == agency.id, Person.full_name == entry["full_name"])
+        ).first()
         if person is None:
             person = Person(
-                agency_id=agency.id, full_name=entry["full_name"], title=entry["title"], email=entry["email"],
-                phone=entry["phone"], is_liaison=entry["is_liaison"], is_duty_contact=entry["is_duty_contact"],
-            )  # fmt: skip
+                agency_id=agency.id,
+                full_name=entry["full_name"],
+                title=entry["title"],
+                email=entry["email"],
+                phone=entry["phone"],
+                is_liaison=entry["is_liaison"],
+                is_duty_contact=entry["is_duty_contact"],
+            )
             db.add(person)
             db.flush()
         login = entry.get("login")
@@ -75,18 +82,28 @@ def seed_demo(db: Session, settings: Settings) -> list[DemoLogin]:
         if user is None:
             platform = login["role"] == "platform_admin"
             user = accounts.create_user_unchecked(
-                db, actor=actor, username=login["username"], display_name=entry["full_name"], email=entry["email"],
-                password=DEMO_PASSWORD, agency_id=None if platform else agency.id, role=login["role"],
-            )  # fmt: skip
+                db,
+                actor=actor,
+                username=login["username"],
+                display_name=entry["full_name"],
+                email=entry["email"],
+                password=DEMO_PASSWORD,
+                agency_id=None if platform else agency.id,
+                role=login["role"],
+            )
             if platform:
                 # The platform administrator also belongs to their home agency as its admin.
                 from accord.accounts.schemas import MembershipCreate
 
-                accounts.add_membership(db, actor=actor, user_id=user.id, data=MembershipCreate(agency_id=agency.id, role="agency_admin"))
+                accounts.add_membership(
+                    db, actor=actor, user_id=user.id, data=MembershipCreate(agency_id=agency.id, role="agency_admin")
+                )
             if login["username"] == DEMO_TOTP_USER:
                 _enable_demo_totp(db, settings, user)
         person.user_id = user.id
-        logins.append(DemoLogin(login["username"], login["role"], entry["full_name"], agency.short_name, user.mfa_enabled))
+        logins.append(
+            DemoLogin(login["username"], login["role"], entry["full_name"], agency.short_name, user.mfa_enabled)
+        )
     db.flush()
     return logins
 
@@ -106,4 +123,3 @@ def demo_logins(db: Session) -> list[DemoLogin]:
         agency = person.agency.short_name if person else "-"
         result.append(DemoLogin(user.username, role, user.display_name, agency, user.mfa_enabled))
     return result
-

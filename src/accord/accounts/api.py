@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from accord.accounts import queries, service
 from accord.accounts.auth import client_addr
+from accord.accounts.models import User
 from accord.accounts.schemas import (
     ApiTokenCreate,
     ApiTokenIssued,
     ApiTokenRead,
-    MeRead,
     MembershipCreate,
+    MeRead,
     RoleRead,
     SessionRead,
     TokenRequest,
@@ -34,11 +35,23 @@ router = APIRouter(prefix="/api/v1", tags=["accounts"])
 Self = Annotated[Actor, Depends(SignedIn())]
 
 
-def user_read(user: object) -> UserRead:
+def user_read(user: User) -> UserRead:
     return UserRead.model_validate(
         {
-            **{k: getattr(user, k) for k in ("id", "username", "display_name", "email", "is_active", "mfa_enabled", "locked_at", "last_login_at")},
-            "memberships": [{"agency_id": m.agency_id, "role": m.role.name} for m in getattr(user, "memberships")],
+            **{
+                k: getattr(user, k)
+                for k in (
+                    "id",
+                    "username",
+                    "display_name",
+                    "email",
+                    "is_active",
+                    "mfa_enabled",
+                    "locked_at",
+                    "last_login_at",
+                )
+            },
+            "memberships": [{"agency_id": m.agency_id, "role": m.role.name} for m in user.memberships],
         }
     )
 
@@ -55,7 +68,9 @@ def create_token(
     result = service.check_password(db, settings, username=body.username, password=body.password, client_addr=addr)
     if result.error is None and result.user is not None and result.next_step == "enrol":
         db.commit()
-        raise AuthenticationFailed("this account must enrol an authenticator first: sign in to the web UI", "mfa_enrolment_required")
+        raise AuthenticationFailed(
+            "this account must enrol an authenticator first: sign in to the web UI", "mfa_enrolment_required"
+        )
     if result.error is None and result.user is not None and result.next_step == "mfa":
         if not body.otp:
             db.commit()
@@ -120,19 +135,25 @@ def list_users(
 
 
 @router.post("/users", response_model=UserRead, status_code=201)
-def create_user(body: UserCreate, actor: Annotated[Actor, Depends(Permission("accounts:user:create"))], db: DB) -> UserRead:
+def create_user(
+    body: UserCreate, actor: Annotated[Actor, Depends(Permission("accounts:user:create"))], db: DB
+) -> UserRead:
     user = service.create_user(db, actor=actor, data=body)
     db.commit()
     return user_read(user)
 
 
 @router.get("/users/{user_id}", response_model=UserRead)
-def get_user(user_id: uuid.UUID, actor: Annotated[Actor, Depends(Permission("accounts:user:read"))], db: DB) -> UserRead:
+def get_user(
+    user_id: uuid.UUID, actor: Annotated[Actor, Depends(Permission("accounts:user:read"))], db: DB
+) -> UserRead:
     return user_read(queries.get_user(db, actor, user_id))
 
 
 @router.post("/users/{user_id}/unlock", response_model=UserRead)
-def unlock_user(user_id: uuid.UUID, actor: Annotated[Actor, Depends(Permission("accounts:user:update"))], db: DB) -> UserRead:
+def unlock_user(
+    user_id: uuid.UUID, actor: Annotated[Actor, Depends(Permission("accounts:user:update"))], db: DB
+) -> UserRead:
     """Release a lockout after repeated failed sign-ins."""
     user = service.unlock_user(db, actor=actor, user_id=user_id)
     db.commit()
@@ -140,7 +161,9 @@ def unlock_user(user_id: uuid.UUID, actor: Annotated[Actor, Depends(Permission("
 
 
 @router.post("/users/{user_id}/reset-mfa", response_model=UserRead)
-def reset_mfa(user_id: uuid.UUID, actor: Annotated[Actor, Depends(Permission("accounts:user:update"))], db: DB) -> UserRead:
+def reset_mfa(
+    user_id: uuid.UUID, actor: Annotated[Actor, Depends(Permission("accounts:user:update"))], db: DB
+) -> UserRead:
     """Remove the user's authenticator (lost phone); they enrol again at next sign-in."""
     user = service.reset_mfa(db, actor=actor, user_id=user_id)
     db.commit()
@@ -149,7 +172,10 @@ def reset_mfa(user_id: uuid.UUID, actor: Annotated[Actor, Depends(Permission("ac
 
 @router.post("/users/{user_id}/memberships", response_model=UserRead, status_code=201)
 def add_membership(
-    user_id: uuid.UUID, body: MembershipCreate, actor: Annotated[Actor, Depends(Permission("accounts:user:create"))], db: DB
+    user_id: uuid.UUID,
+    body: MembershipCreate,
+    actor: Annotated[Actor, Depends(Permission("accounts:user:create"))],
+    db: DB,
 ) -> UserRead:
     user = service.add_membership(db, actor=actor, user_id=user_id, data=body)
     db.commit()
@@ -159,6 +185,12 @@ def add_membership(
 @router.get("/roles", response_model=list[RoleRead])
 def list_roles(_: Annotated[Actor, Depends(Permission("authz:role:read"))], db: DB) -> list[RoleRead]:
     return [
-        RoleRead(name=r.name, label=r.label, description=r.description, platform=r.platform, permissions=sorted(p.permission for p in r.permissions))
+        RoleRead(
+            name=r.name,
+            label=r.label,
+            description=r.description,
+            platform=r.platform,
+            permissions=sorted(p.permission for p in r.permissions),
+        )
         for r in queries.list_roles(db)
     ]

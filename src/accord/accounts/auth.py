@@ -23,7 +23,9 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 class CsrfFailed(AccordError):
     def __init__(self) -> None:
-        super().__init__(message="CSRF token missing or wrong; reload the page and try again", status_code=403, code="csrf")
+        super().__init__(
+            message="CSRF token missing or wrong; reload the page and try again", status_code=403, code="csrf"
+        )
 
 
 def client_addr(request: Request) -> str | None:
@@ -56,9 +58,15 @@ def _from_bearer(db: Session, header: str, addr: str | None) -> Actor:
     if row is None or user is None or not user.is_active or user.locked_at is not None:
         raise AuthenticationFailed("invalid, expired or revoked token")
     return actor_for(
-        db, user_id=user.id, username=user.username, display_name=user.display_name, auth_method="token",
-        token_id=row.id, client_addr=addr, only_agency=row.agency_id,
-    )  # fmt: skip
+        db,
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        auth_method="token",
+        token_id=row.id,
+        client_addr=addr,
+        only_agency=row.agency_id,
+    )
 
 
 def _from_cookie(db: Session, settings: Settings, request: Request, cookie: str) -> Actor:
@@ -80,9 +88,14 @@ def _from_cookie(db: Session, settings: Settings, request: Request, cookie: str)
         if not sent or not same(sent, session.csrf_token):
             raise CsrfFailed()
     return actor_for(
-        db, user_id=user.id, username=user.username, display_name=user.display_name, auth_method="session",
-        session_id=session.id, client_addr=client_addr(request),
-    )  # fmt: skip
+        db,
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        auth_method="session",
+        session_id=session.id,
+        client_addr=client_addr(request),
+    )
 
 
 def current_session(request: Request) -> UserSession | None:

@@ -31,9 +31,14 @@ Csrf = Depends(verify_csrf)
 def _set_session_cookie(request: Request, response: Response, token: str) -> Response:
     settings = settings_of(request)
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, secure=settings.secure_cookies, samesite="lax", path="/",
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+        path="/",
         max_age=settings.session_absolute_hours * 3600,
-    )  # fmt: skip
+    )
     return response
 
 
@@ -51,7 +56,9 @@ def login_form(request: Request, actor: Anyone, next: str = "/") -> Response:
         return redirect(request, safe_next(next))
     expired = getattr(request.state, "session_expired", False)
     message = "Your session ended after 30 minutes without activity. Sign in again." if expired else None
-    return render(request, "accounts/login.html", {"next": safe_next(next), "message": message, "message_level": "info"})
+    return render(
+        request, "accounts/login.html", {"next": safe_next(next), "message": message, "message_level": "info"}
+    )
 
 
 @router.post("/login", dependencies=[Csrf])
@@ -71,7 +78,9 @@ async def login(request: Request, db: DB, _: Anyone) -> Response:
     if result.error is not None or result.user is None:
         db.commit()
         error = result.error or AccordError("sign-in failed")
-        return render(request, "accounts/login.html", {**context, "message": _sentence(error.message)}, error.status_code)
+        return render(
+            request, "accounts/login.html", {**context, "message": _sentence(error.message)}, error.status_code
+        )
     state = {"mfa": "pending_mfa", "enrol": "pending_enrol"}.get(result.next_step or "", "active")
     token, _session = service.start_session(
         db, settings, user=result.user, state=state, client_addr=addr, user_agent=request.headers.get("user-agent", "")
@@ -105,11 +114,18 @@ async def mfa_submit(request: Request, db: DB, _: Anyone) -> Response:
     next_url = safe_next(form.get("next"))
     settings = settings_of(request)
     session, user = db.merge(pending[0]), db.merge(pending[1])
-    error = service.check_second_factor(db, settings, user=user, code=form.get("code", ""), client_addr=client_addr(request))
+    error = service.check_second_factor(
+        db, settings, user=user, code=form.get("code", ""), client_addr=client_addr(request)
+    )
     if error is not None:
         db.commit()
         if user.locked_at is not None:
-            return render(request, "accounts/login.html", {"message": _sentence(error.message), "next": next_url}, error.status_code)
+            return render(
+                request,
+                "accounts/login.html",
+                {"message": _sentence(error.message), "next": next_url},
+                error.status_code,
+            )
         context = {"next": next_url, "username": user.username, "message": _sentence(error.message)}
         return render(request, "accounts/mfa.html", context, error.status_code)
     token, _new = service.promote_session(db, settings, session=session, user=user)
@@ -234,7 +250,8 @@ async def account_token_create(request: Request, db: DB, actor: Self) -> Respons
         issued = service.issue_api_token(db, actor=actor, data=ApiTokenCreate(**form))
     except (ValidationError, AccordError) as exc:
         errors, message = errors_of(exc)
-        return render(request, "accounts/account.html", {**_account_context(db, actor), "errors": errors}, 422)
+        context = {**_account_context(db, actor), "errors": errors, "token_message": message}
+        return render(request, "accounts/account.html", context, 422)
     db.commit()
     response = render(request, "accounts/account.html", {**_account_context(db, actor), "issued": issued})
     response.headers["Cache-Control"] = "no-store"
@@ -265,17 +282,23 @@ UpdateUsers = Annotated[Actor, Depends(Permission("accounts:user:update"))]
 
 
 @router.get("/admin/users")
-def users_page(request: Request, db: DB, actor: ReadUsers, q: str | None = None, locked: str | None = None, offset: int = 0) -> Response:
+def users_page(
+    request: Request, db: DB, actor: ReadUsers, q: str | None = None, locked: str | None = None, offset: int = 0
+) -> Response:
     try:
-        filters = UserFilter(q=q or None, locked={"true": True, "false": False}.get(locked or ""), offset=max(offset, 0))
+        filters = UserFilter(
+            q=q or None, locked={"true": True, "false": False}.get(locked or ""), offset=max(offset, 0)
+        )
     except ValidationError:
         filters = UserFilter()
     rows, total = queries.list_users(db, actor, filters)
     context = {
-        "users": rows, "total": total, "filters": filters,
+        "users": rows,
+        "total": total,
+        "filters": filters,
         "agency_names": dict(directory.agency_options(db, actor)),
         "can_create": actor.has("accounts:user:create"),
-    }  # fmt: skip
+    }
     return render(request, "accounts/users.html", context)
 
 
@@ -304,14 +327,21 @@ async def new_user_submit(request: Request, db: DB, actor: CreateUsers) -> Respo
         context = {**_new_user_context(db, actor), "form": form, "errors": errors, "message": message}
         return render(request, "accounts/user_new.html", context, 422)
     db.commit()
-    flash(request, "success", f"User {user.username} created. They must set up two-step verification at first sign-in where required.")
+    flash(
+        request,
+        "success",
+        f"User {user.username} created. They must set up two-step verification at first sign-in where required.",
+    )
     return redirect(request, f"/admin/users/{user.id}")
 
 
 @router.get("/admin/users/{user_id}")
 def user_page(request: Request, user_id: uuid.UUID, db: DB, actor: ReadUsers) -> Response:
     user = queries.get_user(db, actor, user_id)
-    can_update = any(actor.has("accounts:user:update", m.agency_id) for m in user.memberships if m.agency_id) or actor.is_platform_admin
+    can_update = (
+        any(actor.has("accounts:user:update", m.agency_id) for m in user.memberships if m.agency_id)
+        or actor.is_platform_admin
+    )
     context = {"user": user, "agency_names": dict(directory.agency_options(db, actor)), "can_update": can_update}
     return render(request, "accounts/user_detail.html", context)
 

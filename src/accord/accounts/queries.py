@@ -45,7 +45,9 @@ def own_user(db: Session, actor: Actor) -> User:
 
 
 def list_sessions(db: Session, actor: Actor) -> list[UserSession]:
-    stmt = scope(actor, SELF, select(UserSession)).where(UserSession.revoked_at.is_(None), UserSession.state == "active")
+    stmt = scope(actor, SELF, select(UserSession)).where(
+        UserSession.revoked_at.is_(None), UserSession.state == "active"
+    )
     return list(db.scalars(stmt.order_by(UserSession.last_seen_at.desc())))
 
 

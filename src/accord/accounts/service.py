@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 
 from accord.accounts import mfa, passwords, queries
 from accord.accounts.models import ApiToken, LoginAttempt, RecoveryCode, User, UserSession
-from accord.accounts.schemas import ApiTokenCreate, ApiTokenIssued, ApiTokenRead, MembershipCreate, MfaEnrolment, UserCreate
+from accord.accounts.schemas import (
+    ApiTokenCreate,
+    ApiTokenIssued,
+    ApiTokenRead,
+    MembershipCreate,
+    MfaEnrolment,
+    UserCreate,
+)
 from accord.audit.service import record_event
 from accord.authz import Actor, require
 from accord.authz.models import Membership
@@ -61,21 +68,40 @@ def _failures_in_window(db: Session, settings: Settings, user: User) -> int:
 def _record_failure(
     db: Session, settings: Settings, *, user: User | None, username: str, reason: str, client_addr: str | None
 ) -> AccordError:
-    db.add(LoginAttempt(username=username[:150], user_id=user.id if user else None, success=False, client_addr=client_addr))
+    db.add(
+        LoginAttempt(username=username[:150], user_id=user.id if user else None, success=False, client_addr=client_addr)
+    )
     db.flush()
     record_event(
-        db, actor=None, username=username[:150], action="auth.login", outcome="failure",
-        agency_id=_primary_agency(user), object_type="user", object_id=user.id if user else None,
-        details={"reason": reason}, client_addr=client_addr,
-    )  # fmt: skip
-    if user is not None and user.locked_at is None and _failures_in_window(db, settings, user) >= settings.lockout_threshold:
+        db,
+        actor=None,
+        username=username[:150],
+        action="auth.login",
+        outcome="failure",
+        agency_id=_primary_agency(user),
+        object_type="user",
+        object_id=user.id if user else None,
+        details={"reason": reason},
+        client_addr=client_addr,
+    )
+    if (
+        user is not None
+        and user.locked_at is None
+        and _failures_in_window(db, settings, user) >= settings.lockout_threshold
+    ):
         user.locked_at = utcnow()
         record_event(
-            db, actor=None, username=user.username, action="auth.lockout", outcome="success",
-            agency_id=_primary_agency(user), object_type="user", object_id=user.id,
+            db,
+            actor=None,
+            username=user.username,
+            action="auth.lockout",
+            outcome="success",
+            agency_id=_primary_agency(user),
+            object_type="user",
+            object_id=user.id,
             details={"failures": settings.lockout_threshold, "window_minutes": settings.lockout_window_minutes},
             client_addr=client_addr,
-        )  # fmt: skip
+        )
         return AccountLocked()
     return AuthenticationFailed(BAD_CREDENTIALS if reason != "second factor" else "invalid authentication code")
 
@@ -92,10 +118,17 @@ def record_login_success(db: Session, *, user: User, client_addr: str | None, me
     user.failures_reset_at = now
     db.add(LoginAttempt(username=user.username, user_id=user.id, success=True, client_addr=client_addr))
     record_event(
-        db, actor=None, username=user.username, action="auth.login", outcome="success",
-        agency_id=_primary_agency(user), object_type="user", object_id=user.id,
-        details={"method": method}, client_addr=client_addr,
-    )  # fmt: skip
+        db,
+        actor=None,
+        username=user.username,
+        action="auth.login",
+        outcome="success",
+        agency_id=_primary_agency(user),
+        object_type="user",
+        object_id=user.id,
+        details={"method": method},
+        client_addr=client_addr,
+    )
     db.flush()
 
 
@@ -107,16 +140,27 @@ def check_password(
     if user is None or not user.is_active:
         passwords.verify_password(password, None)
         reason = "unknown user" if user is None else "inactive account"
-        return LoginResult(error=_record_failure(db, settings, user=None, username=username, reason=reason, client_addr=client_addr))
+        return LoginResult(
+            error=_record_failure(db, settings, user=None, username=username, reason=reason, client_addr=client_addr)
+        )
     if user.locked_at is not None:
         record_event(
-            db, actor=None, username=user.username, action="auth.login", outcome="failure",
-            agency_id=_primary_agency(user), object_type="user", object_id=user.id,
-            details={"reason": "account locked"}, client_addr=client_addr,
-        )  # fmt: skip
+            db,
+            actor=None,
+            username=user.username,
+            action="auth.login",
+            outcome="failure",
+            agency_id=_primary_agency(user),
+            object_type="user",
+            object_id=user.id,
+            details={"reason": "account locked"},
+            client_addr=client_addr,
+        )
         return LoginResult(error=AccountLocked())
     if not passwords.verify_password(password, user.password_hash):
-        error = _record_failure(db, settings, user=user, username=username, reason="wrong password", client_addr=client_addr)
+        error = _record_failure(
+            db, settings, user=user, username=username, reason="wrong password", client_addr=client_addr
+        )
         return LoginResult(error=error)
     if user.mfa_enabled:
         return LoginResult(user=user, next_step="mfa")
@@ -143,7 +187,9 @@ def check_second_factor(
         if recovery:
             record_login_success(db, user=user, client_addr=client_addr, method="password+recovery-code")
             return None
-    return _record_failure(db, settings, user=user, username=user.username, reason="second factor", client_addr=client_addr)
+    return _record_failure(
+        db, settings, user=user, username=user.username, reason="second factor", client_addr=client_addr
+    )
 
 
 def _consume_recovery_code(db: Session, *, user: User, code: str) -> bool:
@@ -171,10 +217,16 @@ def start_session(
     if state != "active":
         lifetime = timedelta(minutes=PENDING_SESSION_MINUTES)
     session = UserSession(
-        token_hash=crypto.token_hash(token), user_id=user.id, state=state, csrf_token=crypto.random_token(24),
-        created_at=now, last_seen_at=now, expires_at=now + lifetime,
-        client_addr=client_addr, user_agent=user_agent[:300],
-    )  # fmt: skip
+        token_hash=crypto.token_hash(token),
+        user_id=user.id,
+        state=state,
+        csrf_token=crypto.random_token(24),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + lifetime,
+        client_addr=client_addr,
+        user_agent=user_agent[:300],
+    )
     db.add(session)
     db.flush()
     return token, session
@@ -184,7 +236,9 @@ def promote_session(db: Session, settings: Settings, *, session: UserSession, us
     """Replace a pending session with a fully signed-in one (a new token: no fixation)."""
     session.revoked_at = utcnow()
     session.revoked_reason = "promoted"
-    return start_session(db, settings, user=user, state="active", client_addr=session.client_addr, user_agent=session.user_agent)
+    return start_session(
+        db, settings, user=user, state="active", client_addr=session.client_addr, user_agent=session.user_agent
+    )
 
 
 def resolve_session(db: Session, settings: Settings, *, token: str) -> UserSession | None:
@@ -198,9 +252,14 @@ def resolve_session(db: Session, settings: Settings, *, token: str) -> UserSessi
         session.revoked_at = now
         session.revoked_reason = "idle timeout" if now < session.expires_at else "expired"
         record_event(
-            db, actor=None, username=str(session.user_id), action="auth.session.expire",
-            object_type="session", object_id=session.id, details={"reason": session.revoked_reason},
-        )  # fmt: skip
+            db,
+            actor=None,
+            username=str(session.user_id),
+            action="auth.session.expire",
+            object_type="session",
+            object_id=session.id,
+            details={"reason": session.revoked_reason},
+        )
         return None
     if (now - session.last_seen_at).total_seconds() > 15:
         session.last_seen_at = now
@@ -212,7 +271,14 @@ def end_session(db: Session, *, actor: Actor, session_id: uuid.UUID, reason: str
     if session.revoked_at is None:
         session.revoked_at = utcnow()
         session.revoked_reason = reason
-    record_event(db, actor=actor, action="auth.session.revoke", object_type="session", object_id=session.id, details={"reason": reason})
+    record_event(
+        db,
+        actor=actor,
+        action="auth.session.revoke",
+        object_type="session",
+        object_id=session.id,
+        details={"reason": reason},
+    )
 
 
 def revoke_all_sessions(db: Session, *, user_id: uuid.UUID, reason: str) -> int:
@@ -246,9 +312,16 @@ def confirm_enrolment(db: Session, settings: Settings, *, user: User, code: str,
     counter = mfa.matching_counter(secret, code, time.time(), None)
     if counter is None:
         record_event(
-            db, actor=actor, username=user.username, action="auth.mfa.enrol", outcome="failure",
-            agency_id=_primary_agency(user), object_type="user", object_id=user.id, details={"reason": "wrong code"},
-        )  # fmt: skip
+            db,
+            actor=actor,
+            username=user.username,
+            action="auth.mfa.enrol",
+            outcome="failure",
+            agency_id=_primary_agency(user),
+            object_type="user",
+            object_id=user.id,
+            details={"reason": "wrong code"},
+        )
         raise InvalidInput("code", "that code does not match; check the time on your device and try the next code")
     user.mfa_secret_sealed = user.mfa_pending_sealed
     user.mfa_pending_sealed = None
@@ -256,16 +329,23 @@ def confirm_enrolment(db: Session, settings: Settings, *, user: User, code: str,
     user.mfa_last_counter = counter
     codes = _replace_recovery_codes(db, user=user)
     record_event(
-        db, actor=actor, username=user.username, action="auth.mfa.enrol",
-        agency_id=_primary_agency(user), object_type="user", object_id=user.id,
-    )  # fmt: skip
+        db,
+        actor=actor,
+        username=user.username,
+        action="auth.mfa.enrol",
+        agency_id=_primary_agency(user),
+        object_type="user",
+        object_id=user.id,
+    )
     return codes
 
 
 def _replace_recovery_codes(db: Session, *, user: User) -> list[str]:
     db.query(RecoveryCode).filter(RecoveryCode.user_id == user.id).delete()
     codes = mfa.new_recovery_codes()
-    db.add_all(RecoveryCode(user_id=user.id, code_hash=crypto.token_hash(mfa.normalise_recovery_code(c))) for c in codes)
+    db.add_all(
+        RecoveryCode(user_id=user.id, code_hash=crypto.token_hash(mfa.normalise_recovery_code(c))) for c in codes
+    )
     db.flush()
     return codes
 
@@ -286,15 +366,23 @@ def remaining_recovery_codes(db: Session, *, user_id: uuid.UUID) -> int:
 # --- API tokens ---------------------------------------------------------------------------
 
 
-def _mint(db: Session, *, user_id: uuid.UUID, agency_id: uuid.UUID | None, name: str, kind: str, lifetime: timedelta) -> tuple[str, ApiToken]:
+def _mint(
+    db: Session, *, user_id: uuid.UUID, agency_id: uuid.UUID | None, name: str, kind: str, lifetime: timedelta
+) -> tuple[str, ApiToken]:
     prefix = "acc_" + crypto.random_token(6)[:8]
     secret = crypto.random_token(32)
     plaintext = f"{prefix}.{secret}"
     now = utcnow()
     row = ApiToken(
-        user_id=user_id, agency_id=agency_id, name=name, kind=kind, prefix=prefix,
-        token_hash=crypto.token_hash(plaintext), created_at=now, expires_at=now + lifetime,
-    )  # fmt: skip
+        user_id=user_id,
+        agency_id=agency_id,
+        name=name,
+        kind=kind,
+        prefix=prefix,
+        token_hash=crypto.token_hash(plaintext),
+        created_at=now,
+        expires_at=now + lifetime,
+    )
     db.add(row)
     db.flush()
     return plaintext, row
@@ -314,14 +402,24 @@ def issue_login_token(
 ) -> tuple[str, ApiToken]:
     agency = _token_agency(user, agency_id)
     plaintext, row = _mint(
-        db, user_id=user.id, agency_id=agency, name="sign-in token", kind="login",
+        db,
+        user_id=user.id,
+        agency_id=agency,
+        name="sign-in token",
+        kind="login",
         lifetime=timedelta(hours=settings.api_token_hours),
-    )  # fmt: skip
+    )
     record_event(
-        db, actor=None, username=user.username, action="auth.token.issue", agency_id=agency,
-        object_type="api_token", object_id=row.id, details={"kind": "login", "prefix": row.prefix},
+        db,
+        actor=None,
+        username=user.username,
+        action="auth.token.issue",
+        agency_id=agency,
+        object_type="api_token",
+        object_id=row.id,
+        details={"kind": "login", "prefix": row.prefix},
         client_addr=client_addr,
-    )  # fmt: skip
+    )
     return plaintext, row
 
 
@@ -332,13 +430,22 @@ def issue_api_token(db: Session, *, actor: Actor, data: ApiTokenCreate) -> ApiTo
         raise InvalidInput("agency_id", "you hold no role in that agency")
     assert actor.user_id is not None
     plaintext, row = _mint(
-        db, user_id=actor.user_id, agency_id=data.agency_id, name=data.name, kind="client",
+        db,
+        user_id=actor.user_id,
+        agency_id=data.agency_id,
+        name=data.name,
+        kind="client",
         lifetime=timedelta(days=data.expires_in_days),
-    )  # fmt: skip
+    )
     record_event(
-        db, actor=actor, action="auth.token.issue", agency_id=data.agency_id, object_type="api_token",
-        object_id=row.id, details={"kind": "client", "prefix": row.prefix, "name": row.name},
-    )  # fmt: skip
+        db,
+        actor=actor,
+        action="auth.token.issue",
+        agency_id=data.agency_id,
+        object_type="api_token",
+        object_id=row.id,
+        details={"kind": "client", "prefix": row.prefix, "name": row.name},
+    )
     return ApiTokenIssued(token=plaintext, **ApiTokenRead.model_validate(row).model_dump())
 
 
@@ -347,9 +454,14 @@ def revoke_api_token(db: Session, *, actor: Actor, token_id: uuid.UUID) -> ApiTo
     if row.revoked_at is None:
         row.revoked_at = utcnow()
     record_event(
-        db, actor=actor, action="auth.token.revoke", agency_id=row.agency_id, object_type="api_token",
-        object_id=row.id, details={"prefix": row.prefix},
-    )  # fmt: skip
+        db,
+        actor=actor,
+        action="auth.token.revoke",
+        agency_id=row.agency_id,
+        object_type="api_token",
+        object_id=row.id,
+        details={"prefix": row.prefix},
+    )
     return row
 
 
@@ -392,18 +504,25 @@ def create_user(db: Session, *, actor: Actor, data: UserCreate) -> User:
     passwords.check_policy(data.password, username=data.username)
     role_id = _check_role_grant(db, actor=actor, agency_id=data.agency_id, role_name=data.role)
     user = User(
-        username=data.username.lower(), display_name=data.display_name, email=data.email,
+        username=data.username.lower(),
+        display_name=data.display_name,
+        email=data.email,
         password_hash=passwords.hash_password(data.password),
-    )  # fmt: skip
+    )
     db.add(user)
     db.flush()
     db.add(Membership(user_id=user.id, agency_id=data.agency_id, role_id=role_id))
     db.flush()
     db.refresh(user, ["memberships"])
     record_event(
-        db, actor=actor, action="accounts.user.create", agency_id=data.agency_id, object_type="user",
-        object_id=user.id, details={"username": user.username, "role": data.role},
-    )  # fmt: skip
+        db,
+        actor=actor,
+        action="accounts.user.create",
+        agency_id=data.agency_id,
+        object_type="user",
+        object_id=user.id,
+        details={"username": user.username, "role": data.role},
+    )
     return user
 
 
@@ -412,19 +531,25 @@ def add_membership(db: Session, *, actor: Actor, user_id: uuid.UUID, data: Membe
     role_id = _check_role_grant(db, actor=actor, agency_id=data.agency_id, role_name=data.role)
     duplicate = db.scalar(
         select(Membership.id).where(
-            Membership.user_id == user.id, Membership.agency_id.is_(None) if data.agency_id is None else Membership.agency_id == data.agency_id,
+            Membership.user_id == user.id,
+            Membership.agency_id.is_(None) if data.agency_id is None else Membership.agency_id == data.agency_id,
             Membership.role_id == role_id,
         )
-    )  # fmt: skip
+    )
     if duplicate is not None:
         raise Conflict("role", "the user already holds that role there")
     db.add(Membership(user_id=user.id, agency_id=data.agency_id, role_id=role_id))
     db.flush()
     db.refresh(user, ["memberships"])
     record_event(
-        db, actor=actor, action="accounts.membership.add", agency_id=data.agency_id, object_type="user",
-        object_id=user.id, details={"role": data.role},
-    )  # fmt: skip
+        db,
+        actor=actor,
+        action="accounts.membership.add",
+        agency_id=data.agency_id,
+        object_type="user",
+        object_id=user.id,
+        details={"role": data.role},
+    )
     return user
 
 
@@ -435,7 +560,9 @@ def _admin_target(db: Session, actor: Actor, user_id: uuid.UUID) -> User:
     if user.id == actor.user_id and not actor.is_platform_admin:
         raise InvalidInput("user", "ask another administrator to change your own account")
     agencies = {m.agency_id for m in user.memberships}
-    if not actor.is_platform_admin and not any(a is not None and actor.has("accounts:user:update", a) for a in agencies):
+    if not actor.is_platform_admin and not any(
+        a is not None and actor.has("accounts:user:update", a) for a in agencies
+    ):
         raise NotFound("user")
     return user
 
@@ -446,9 +573,14 @@ def unlock_user(db: Session, *, actor: Actor, user_id: uuid.UUID) -> User:
     user.locked_at = None
     user.failures_reset_at = utcnow()
     record_event(
-        db, actor=actor, action="accounts.user.unlock", agency_id=_primary_agency(user), object_type="user",
-        object_id=user.id, details={"was_locked": was_locked},
-    )  # fmt: skip
+        db,
+        actor=actor,
+        action="accounts.user.unlock",
+        agency_id=_primary_agency(user),
+        object_type="user",
+        object_id=user.id,
+        details={"was_locked": was_locked},
+    )
     return user
 
 
@@ -462,9 +594,14 @@ def reset_mfa(db: Session, *, actor: Actor, user_id: uuid.UUID) -> User:
     db.query(RecoveryCode).filter(RecoveryCode.user_id == user.id).delete()
     revoked = revoke_all_sessions(db, user_id=user.id, reason="mfa reset")
     record_event(
-        db, actor=actor, action="auth.mfa.reset", agency_id=_primary_agency(user), object_type="user",
-        object_id=user.id, details={"sessions_revoked": revoked},
-    )  # fmt: skip
+        db,
+        actor=actor,
+        action="auth.mfa.reset",
+        agency_id=_primary_agency(user),
+        object_type="user",
+        object_id=user.id,
+        details={"sessions_revoked": revoked},
+    )
     return user
 
 
@@ -476,9 +613,17 @@ def _user_or_404(db: Session, user_id: uuid.UUID) -> User:
 
 
 def create_user_unchecked(
-    db: Session, *, actor: Actor, username: str, display_name: str, email: str, password: str,
-    agency_id: uuid.UUID | None, role: str, check_password_policy: bool = True,
-) -> User:  # fmt: skip
+    db: Session,
+    *,
+    actor: Actor,
+    username: str,
+    display_name: str,
+    email: str,
+    password: str,
+    agency_id: uuid.UUID | None,
+    role: str,
+    check_password_policy: bool = True,
+) -> User:
     """For the operator's CLI and seeding (run with shell access to the server)."""
     if _find_user(db, username) is not None:
         raise Conflict("username", f"{username!r} is taken")
@@ -489,16 +634,26 @@ def create_user_unchecked(
         raise InvalidInput("role", f"unknown role {role!r}")
     if role_row.platform != (agency_id is None):
         raise InvalidInput("agency", "platform roles take no agency; agency roles need one")
-    user = User(username=username.lower(), display_name=display_name, email=email, password_hash=passwords.hash_password(password))
+    user = User(
+        username=username.lower(),
+        display_name=display_name,
+        email=email,
+        password_hash=passwords.hash_password(password),
+    )
     db.add(user)
     db.flush()
     db.add(Membership(user_id=user.id, agency_id=agency_id, role_id=role_row.id))
     db.flush()
     db.refresh(user, ["memberships"])
     record_event(
-        db, actor=actor, action="accounts.user.create", agency_id=agency_id, object_type="user",
-        object_id=user.id, details={"username": user.username, "role": role, "via": "cli"},
-    )  # fmt: skip
+        db,
+        actor=actor,
+        action="accounts.user.create",
+        agency_id=agency_id,
+        object_type="user",
+        object_id=user.id,
+        details={"username": user.username, "role": role, "via": "cli"},
+    )
     return user
 
 

@@ -22,4 +22,6 @@ def list_events(
 ) -> Page[AuditEventRead]:
     """Events concerning the agencies where the caller is an auditor or administrator, newest first."""
     rows, total = queries.list_events(db, actor, filters)
-    return Page(items=[AuditEventRead.model_validate(e) for e in rows], total=total, limit=filters.limit, offset=filters.offset)
+    return Page(
+        items=[AuditEventRead.model_validate(e) for e in rows], total=total, limit=filters.limit, offset=filters.offset
+    )

@@ -21,19 +21,27 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/audit")
 def audit_page(
-    request: Request, db: DB, actor: Annotated[Actor, Depends(Permission("audit:event:read"))],
-    action: str = "", outcome: str = "", user: str = "", offset: int = 0,
-) -> Response:  # fmt: skip
+    request: Request,
+    db: DB,
+    actor: Annotated[Actor, Depends(Permission("audit:event:read"))],
+    action: str = "",
+    outcome: str = "",
+    user: str = "",
+    offset: int = 0,
+) -> Response:
     errors: dict[str, str] = {}
     try:
-        filters = AuditFilter(action=action or None, outcome=outcome or None, actor=user or None, offset=max(0, offset))  # type: ignore[arg-type]
+        filters = AuditFilter(action=action or None, outcome=outcome or None, actor=user or None, offset=max(0, offset))
     except ValidationError as exc:
         errors, _ = errors_of(exc)
         filters = AuditFilter()
     rows, total = queries.list_events(db, actor, filters)
     query = "&".join(f"{k}={v}" for k, v in (("action", action), ("outcome", outcome), ("user", user)) if v)
     context = {
-        "events": rows, "total": total, "filters": filters, "errors": errors,
-        "base": f"/audit?{query}&" if query else "/audit?"
-    }  # fmt: skip
+        "events": rows,
+        "total": total,
+        "filters": filters,
+        "errors": errors,
+        "base": f"/audit?{query}&" if query else "/audit?",
+    }
     return render(request, "audit/events.html", context)

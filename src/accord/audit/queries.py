@@ -24,7 +24,9 @@ def list_events(db: Session, actor: Actor, filters: AuditFilter) -> tuple[list[A
         stmt = stmt.where(AuditEvent.agency_id == filters.agency_id)
     for bound in (filters.since, filters.until):
         if bound is not None and bound.tzinfo is None:
-            raise InvalidInput("since" if bound is filters.since else "until", "give a time zone (e.g. 2026-01-01T00:00:00Z)")
+            raise InvalidInput(
+                "since" if bound is filters.since else "until", "give a time zone (e.g. 2026-01-01T00:00:00Z)"
+            )
     if filters.since:
         stmt = stmt.where(AuditEvent.occurred_at >= filters.since)
     if filters.until:

@@ -52,9 +52,7 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
         _BASE,
     ),
     RoleDefinition("analyst", "Analyst", "Shares and searches records across partners.", False, _BASE),
-    RoleDefinition(
-        "commander", "Incident commander", "Runs joint incidents and the operating picture.", False, _BASE
-    ),
+    RoleDefinition("commander", "Incident commander", "Runs joint incidents and the operating picture.", False, _BASE),
     RoleDefinition("logistics", "Logistics / finance", "Keeps resources, deployments and costs.", False, _BASE),
     RoleDefinition("trainer", "Training officer", "Runs trainings, exercises and after-action reviews.", False, _BASE),
     RoleDefinition(

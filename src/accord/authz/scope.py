@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import ColumnElement, Select, false
 
@@ -19,7 +19,7 @@ from accord.core.errors import PermissionDenied
 
 Policy = Callable[[Actor, str], ColumnElement[bool]]
 _POLICIES: dict[type[Any], Policy] = {}
-T = TypeVar("T", bound=tuple[Any, ...])
+Ts = TypeVarTuple("Ts")
 
 
 def register_policy(entity: type[Any]) -> Callable[[Policy], Policy]:
@@ -36,7 +36,7 @@ def has_policy(entity: type[Any]) -> bool:
     return entity in _POLICIES
 
 
-def scope(actor: Actor, action: str, stmt: Select[T]) -> Select[T]:
+def scope(actor: Actor, action: str, stmt: Select[*Ts]) -> Select[*Ts]:
     """Restrict ``stmt`` (whose first entity is a protected model) to rows ``actor`` may ``action``."""
     if not is_known(action):
         raise LookupError(f"unknown permission {action!r}")

@@ -36,7 +36,24 @@ def agency_read(agency: Agency) -> AgencyRead:
     bbox = None if agency.min_lon is None else [agency.min_lon, agency.min_lat, agency.max_lon, agency.max_lat]
     return AgencyRead.model_validate(
         {
-            **{k: getattr(agency, k) for k in ("id", "name", "short_name", "kind", "level", "jurisdiction_name", "jurisdiction", "address", "contacts", "duty_phone", "parent", "created_at", "updated_at")},
+            **{
+                k: getattr(agency, k)
+                for k in (
+                    "id",
+                    "name",
+                    "short_name",
+                    "kind",
+                    "level",
+                    "jurisdiction_name",
+                    "jurisdiction",
+                    "address",
+                    "contacts",
+                    "duty_phone",
+                    "parent",
+                    "created_at",
+                    "updated_at",
+                )
+            },
             "bbox": bbox,
             "capabilities": agency.capability_keys,
         }
@@ -46,7 +63,10 @@ def agency_read(agency: Agency) -> AgencyRead:
 def person_read(person: Person) -> PersonRead:
     return PersonRead.model_validate(
         {
-            **{k: getattr(person, k) for k in ("id", "agency_id", "full_name", "title", "email", "phone", "is_liaison", "is_duty_contact")},
+            **{
+                k: getattr(person, k)
+                for k in ("id", "agency_id", "full_name", "title", "email", "phone", "is_liaison", "is_duty_contact")
+            },
             "agency_short_name": person.agency.short_name,
             "has_account": person.user_id is not None,
         }
@@ -67,7 +87,9 @@ def agencies_geojson(filters: Annotated[AgencyFilter, Query()], actor: ReadAgenc
 
 
 @router.post("/agencies", response_model=AgencyRead, status_code=201)
-def create_agency(body: AgencyCreate, actor: Annotated[Actor, Depends(Permission("directory:agency:create"))], db: DB) -> AgencyRead:
+def create_agency(
+    body: AgencyCreate, actor: Annotated[Actor, Depends(Permission("directory:agency:create"))], db: DB
+) -> AgencyRead:
     agency = service.create_agency(db, actor=actor, data=body)
     db.commit()
     return agency_read(agency)
@@ -91,7 +113,10 @@ def get_agency(agency_id: uuid.UUID, actor: ReadAgencies, db: DB) -> AgencyRead:
 
 @router.patch("/agencies/{agency_id}", response_model=AgencyRead)
 def update_agency(
-    agency_id: uuid.UUID, body: AgencyUpdate, actor: Annotated[Actor, Depends(Permission("directory:agency:update"))], db: DB
+    agency_id: uuid.UUID,
+    body: AgencyUpdate,
+    actor: Annotated[Actor, Depends(Permission("directory:agency:update"))],
+    db: DB,
 ) -> AgencyRead:
     """Agency administrators edit their own agency only."""
     agency = service.update_agency(db, actor=actor, agency_id=agency_id, data=body)
@@ -120,7 +145,9 @@ def list_people(filters: Annotated[PersonFilter, Query()], actor: ReadPeople, db
 
 
 @router.post("/people", response_model=PersonRead, status_code=201)
-def create_person(body: PersonCreate, actor: Annotated[Actor, Depends(Permission("directory:person:create"))], db: DB) -> PersonRead:
+def create_person(
+    body: PersonCreate, actor: Annotated[Actor, Depends(Permission("directory:person:create"))], db: DB
+) -> PersonRead:
     person = service.create_person(db, actor=actor, data=body)
     db.commit()
     return person_read(person)
@@ -133,7 +160,10 @@ def get_person(person_id: uuid.UUID, actor: ReadPeople, db: DB) -> PersonRead:
 
 @router.patch("/people/{person_id}", response_model=PersonRead)
 def update_person(
-    person_id: uuid.UUID, body: PersonUpdate, actor: Annotated[Actor, Depends(Permission("directory:person:update"))], db: DB
+    person_id: uuid.UUID,
+    body: PersonUpdate,
+    actor: Annotated[Actor, Depends(Permission("directory:person:update"))],
+    db: DB,
 ) -> PersonRead:
     person = service.update_person(db, actor=actor, person_id=person_id, data=body)
     db.commit()
@@ -141,7 +171,9 @@ def update_person(
 
 
 @router.delete("/people/{person_id}", status_code=204)
-def delete_person(person_id: uuid.UUID, actor: Annotated[Actor, Depends(Permission("directory:person:delete"))], db: DB) -> Response:
+def delete_person(
+    person_id: uuid.UUID, actor: Annotated[Actor, Depends(Permission("directory:person:delete"))], db: DB
+) -> Response:
     service.delete_person(db, actor=actor, person_id=person_id)
     db.commit()
     return Response(status_code=204)

@@ -45,9 +45,7 @@ class AgencyCapability(Base):
     __tablename__ = "agency_capabilities"
     __table_args__ = (Index("ix_agency_capabilities_capability", "capability"),)
 
-    agency_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("agencies.id", ondelete="CASCADE"), primary_key=True
-    )
+    agency_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("agencies.id", ondelete="CASCADE"), primary_key=True)
     capability: Mapped[str] = mapped_column(String(40), primary_key=True)
 
 
@@ -62,8 +60,6 @@ class Person(IdMixin, TimestampMixin, Base):
     phone: Mapped[str] = mapped_column(String(40), default="")
     is_liaison: Mapped[bool] = mapped_column(Boolean, default=False)
     is_duty_contact: Mapped[bool] = mapped_column(Boolean, default=False)
-    user_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="SET NULL"), unique=True
-    )
+    user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"), unique=True)
 
     agency: Mapped[Agency] = relationship(lazy="joined")

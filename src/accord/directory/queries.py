@@ -23,7 +23,7 @@ def _like(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _agency_stmt(actor: Actor, filters: AgencyFilter) -> Select[tuple[Agency]]:
+def _agency_stmt(actor: Actor, filters: AgencyFilter) -> Select[Agency]:
     stmt = scope(actor, READ_AGENCY, select(Agency))
     if filters.q:
         pattern = _like(filters.q)
@@ -95,12 +95,15 @@ def count_by_kind(db: Session, actor: Actor) -> dict[str, int]:
     return {kind: n for kind, n in db.execute(stmt).all()}
 
 
-def _person_stmt(actor: Actor, filters: PersonFilter) -> Select[tuple[Person]]:
+def _person_stmt(actor: Actor, filters: PersonFilter) -> Select[Person]:
     stmt = scope(actor, READ_PERSON, select(Person))
     if filters.q:
         pattern = _like(filters.q)
         stmt = stmt.where(
-            or_(func.lower(Person.full_name).like(pattern, escape="\\"), func.lower(Person.title).like(pattern, escape="\\"))
+            or_(
+                func.lower(Person.full_name).like(pattern, escape="\\"),
+                func.lower(Person.title).like(pattern, escape="\\"),
+            )
         )
     if filters.agency_id:
         stmt = stmt.where(Person.agency_id == filters.agency_id)

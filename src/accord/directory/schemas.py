@@ -12,9 +12,19 @@ from accord.core.schemas import ReadModel, Strict
 from accord.directory.vocab import CAPABILITIES
 
 AgencyKind = Literal[
-    "police", "sheriff", "fire", "ems", "emergency_management", "public_health",
-    "utility", "federal", "state", "tribal", "ngo", "private",
-]  # fmt: skip
+    "police",
+    "sheriff",
+    "fire",
+    "ems",
+    "emergency_management",
+    "public_health",
+    "utility",
+    "federal",
+    "state",
+    "tribal",
+    "ngo",
+    "private",
+]
 AgencyLevel = Literal["local", "county", "state", "federal", "tribal", "non_governmental"]
 SHORT_NAME_PATTERN = r"^[A-Z0-9][A-Z0-9-]*$"
 

@@ -51,7 +51,7 @@ def _check_parent(db: Session, actor: Actor, agency_id: uuid.UUID | None, parent
     if parent_id == agency_id:
         raise InvalidInput("parent_id", "an agency cannot be its own parent")
     try:
-        parent = queries.get_agency(db, actor, parent_id)
+        parent: Agency | None = queries.get_agency(db, actor, parent_id)
     except AccordError:
         raise InvalidInput("parent_id", "no such agency") from None
     seen: set[uuid.UUID] = set()
@@ -82,9 +82,14 @@ def create_agency(db: Session, *, actor: Actor, data: AgencyCreate) -> Agency:
     db.add(agency)
     db.flush()
     record_event(
-        db, actor=actor, action="directory.agency.create", agency_id=agency.id,
-        object_type="agency", object_id=agency.id, details={"short_name": agency.short_name},
-    )  # fmt: skip
+        db,
+        actor=actor,
+        action="directory.agency.create",
+        agency_id=agency.id,
+        object_type="agency",
+        object_id=agency.id,
+        details={"short_name": agency.short_name},
+    )
     return agency
 
 
@@ -112,9 +117,14 @@ def update_agency(db: Session, *, actor: Actor, agency_id: uuid.UUID, data: Agen
     db.flush()
     db.refresh(agency, ["parent"])
     record_event(
-        db, actor=actor, action="directory.agency.update", agency_id=agency.id,
-        object_type="agency", object_id=agency.id, details={"fields": sorted(changes)},
-    )  # fmt: skip
+        db,
+        actor=actor,
+        action="directory.agency.update",
+        agency_id=agency.id,
+        object_type="agency",
+        object_id=agency.id,
+        details={"fields": sorted(changes)},
+    )
     return agency
 
 
@@ -128,9 +138,13 @@ def create_person(db: Session, *, actor: Actor, data: PersonCreate) -> Person:
     db.add(person)
     db.flush()
     record_event(
-        db, actor=actor, action="directory.person.create", agency_id=agency.id,
-        object_type="person", object_id=person.id,
-    )  # fmt: skip
+        db,
+        actor=actor,
+        action="directory.person.create",
+        agency_id=agency.id,
+        object_type="person",
+        object_id=person.id,
+    )
     return person
 
 
@@ -144,9 +158,14 @@ def update_person(db: Session, *, actor: Actor, person_id: uuid.UUID, data: Pers
         setattr(person, field, value if value is not None else "")
     db.flush()
     record_event(
-        db, actor=actor, action="directory.person.update", agency_id=person.agency_id,
-        object_type="person", object_id=person.id, details={"fields": sorted(changes)},
-    )  # fmt: skip
+        db,
+        actor=actor,
+        action="directory.person.update",
+        agency_id=person.agency_id,
+        object_type="person",
+        object_id=person.id,
+        details={"fields": sorted(changes)},
+    )
     return person
 
 
@@ -156,9 +175,14 @@ def delete_person(db: Session, *, actor: Actor, person_id: uuid.UUID) -> None:
     if person.user_id is not None:
         raise Conflict("person", "this person has a user account; deactivate the account first")
     record_event(
-        db, actor=actor, action="directory.person.delete", agency_id=person.agency_id,
-        object_type="person", object_id=person.id, details={"full_name": person.full_name},
-    )  # fmt: skip
+        db,
+        actor=actor,
+        action="directory.person.delete",
+        agency_id=person.agency_id,
+        object_type="person",
+        object_id=person.id,
+        details={"full_name": person.full_name},
+    )
     db.delete(person)
     db.flush()
 
@@ -219,9 +243,11 @@ def import_feature_collection(
                     created += 1
                 else:
                     agency = update_agency(
-                        db, actor=actor, agency_id=existing.id,
+                        db,
+                        actor=actor,
+                        agency_id=existing.id,
                         data=AgencyUpdate(**props, jurisdiction=feature.get("geometry")),
-                    )  # fmt: skip
+                    )
                     updated += 1
             if parent_short:
                 parents.append((index, name, agency, str(parent_short)))
@@ -234,7 +260,9 @@ def import_feature_collection(
         parent_id = db.scalar(select(Agency.id).where(Agency.short_name == parent_short))
         if parent_id is None:
             problems.append(
-                ImportProblem(feature=index, name=name, field="parent", reason=f"no agency with short_name {parent_short!r}")
+                ImportProblem(
+                    feature=index, name=name, field="parent", reason=f"no agency with short_name {parent_short!r}"
+                )
             )
             continue
         try:
@@ -245,7 +273,10 @@ def import_feature_collection(
                 problems.append(ImportProblem(feature=index, name=name, field="parent", reason=p.reason))
     failed = len({p.feature for p in problems})
     record_event(
-        db, actor=actor, action="directory.import", object_type="agency",
+        db,
+        actor=actor,
+        action="directory.import",
+        object_type="agency",
         details={"created": created, "updated": updated, "failed": failed},
-    )  # fmt: skip
+    )
     return ImportReport(created=created, updated=updated, failed=failed, problems=problems)

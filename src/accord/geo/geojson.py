@@ -66,7 +66,7 @@ def validate_area(value: Any, field: str = "geometry") -> dict[str, Any]:
     if extra:
         raise InvalidInputs([FieldProblem(f"{field}.{sorted(extra)[0]}", "unknown member of a geometry")])
     if kind == "Polygon":
-        polygons = [coords]
+        polygons: list[Any] = [coords]
         paths = [f"{field}.coordinates"]
     elif kind == "MultiPolygon":
         if not isinstance(coords, list) or not coords:
@@ -75,13 +75,17 @@ def validate_area(value: Any, field: str = "geometry") -> dict[str, Any]:
         paths = [f"{field}.coordinates[{i}]" for i in range(len(coords))]
     else:
         raise InvalidInputs([FieldProblem(f"{field}.type", f"must be 'Polygon' or 'MultiPolygon', not {kind!r}")])
+
     budget = [0]
     messages: list[str] = []
     for poly, path in zip(polygons, paths, strict=True):
         messages.extend(_polygon_problems(poly, path, budget))
     if messages:
         raise InvalidInputs([FieldProblem(m.split(":", 1)[0], m.split(":", 1)[1].strip()) for m in messages[:20]])
-    multi = {"type": "MultiPolygon", "coordinates": [[[list(p[:2]) for p in ring] for ring in poly] for poly in polygons]}
+    multi = {
+        "type": "MultiPolygon",
+        "coordinates": [[[list(p[:2]) for p in ring] for ring in poly] for poly in polygons],
+    }
     geom = shape(multi)
     if not geom.is_valid:
         raise InvalidInputs([FieldProblem(field, f"invalid geometry: {explain_validity(geom)}")])

@@ -35,7 +35,5 @@ NAV: tuple[NavItem, ...] = (
 
 def visible_nav(actor: Actor, available_paths: frozenset[str], section: str) -> list[NavItem]:
     return [
-        item
-        for item in NAV
-        if item.section == section and item.href in available_paths and actor.has(item.permission)
+        item for item in NAV if item.section == section and item.href in available_paths and actor.has(item.permission)
     ]

@@ -97,14 +97,20 @@ def finish(request: Request, response: Response) -> Response:
     pending = getattr(request.state, "flash_out", None)
     if pending:
         response.set_cookie(
-            FLASH_COOKIE, _serializer(request).dumps(pending), httponly=True, samesite="lax",
-            secure=settings.secure_cookies, max_age=120,
-        )  # fmt: skip
+            FLASH_COOKIE,
+            _serializer(request).dumps(pending),
+            httponly=True,
+            samesite="lax",
+            secure=settings.secure_cookies,
+            max_age=120,
+        )
     elif getattr(request.state, "flashes_read", False):
         response.delete_cookie(FLASH_COOKIE)
     nonce = getattr(request.state, "new_pre_cookie", None)
     if nonce:
-        response.set_cookie(PRE_COOKIE, nonce, httponly=True, samesite="lax", secure=settings.secure_cookies, max_age=3600)
+        response.set_cookie(
+            PRE_COOKIE, nonce, httponly=True, samesite="lax", secure=settings.secure_cookies, max_age=3600
+        )
     return response
 
 

@@ -1,0 +1,169 @@
+"""Test fixtures. The whole suite runs once per database backend, chosen by
+ACCORD_TEST_DB=sqlite|postgresql (scripts/run_tests.py runs both). The schema is built
+by the real migrations and the demo region is seeded once per run; tests commit for real
+and create their own users and agencies (unique names) when they change things."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from accord.app import create_app
+from accord.config import Settings
+from accord.core.db import make_engine, make_session_factory
+from accord.migrate import upgrade
+from accord.seed import DEMO_PASSWORD, seed_demo, system_actor
+
+BACKEND = os.environ.get("ACCORD_TEST_DB", "sqlite")
+PG_URL = os.environ.get("ACCORD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+TEST_SECRET = "test-secret-key-0123456789abcdef0123456789"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if BACKEND == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'accord-test.db'}"
+    if BACKEND != "postgresql":
+        raise pytest.UsageError(f"ACCORD_TEST_DB must be sqlite or postgresql, not {BACKEND!r}")
+    try:
+        _reset_postgres(PG_URL)
+    except Exception as exc:  # unreachable server
+        message = f"PostgreSQL at {PG_URL.split('@')[-1]} is unreachable: {exc.__class__.__name__}"
+        if os.environ.get("CI") == "true":
+            pytest.exit(message + " (CI=true: a missing PostgreSQL is a failure)", returncode=3)
+        pytest.skip(message)
+    return PG_URL
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(env="test", database_url=database_url, secret_key=TEST_SECRET, login_rate_per_minute=10_000)
+
+
+@pytest.fixture(scope="session")
+def session_factory(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    with factory() as db:
+        seed_demo(db, settings)
+        db.commit()
+    yield factory
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, session_factory: sessionmaker[Session]) -> Any:
+    return create_app(settings, session_factory)
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[TestClient]:
+    app.state.login_limiter.reset()
+    with TestClient(app, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as session:
+        yield session
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def make_user(db: Session) -> Any:
+    """Create a fresh user (so tests that lock or change accounts stay independent)."""
+    from sqlalchemy import select
+
+    from accord.accounts.service import create_user_unchecked
+    from accord.directory.models import Agency
+
+    def _make(role: str = "viewer", agency: str | None = "CCSO", password: str = DEMO_PASSWORD) -> dict[str, Any]:
+        agency_id = db.scalar(select(Agency.id).where(Agency.short_name == agency)) if agency else None
+        username = unique(f"{role.replace('_', '')}-")
+        user = create_user_unchecked(
+            db,
+            actor=system_actor("test"),
+            username=username,
+            display_name=f"Test {role.title()}",
+            email=f"{username}@test.example",
+            password=password,
+            agency_id=None if role == "platform_admin" else agency_id,
+            role=role,
+            check_password_policy=False,
+        )
+        db.commit()
+        return {"username": username, "password": password, "id": user.id, "agency_id": agency_id}
+
+    return _make
+
+
+def api_token(client: TestClient, username: str, password: str = DEMO_PASSWORD, otp: str | None = None) -> str:
+    body: dict[str, Any] = {"username": username, "password": password}
+    if otp:
+        body["otp"] = otp
+    response = client.post("/api/v1/auth/token", json=body)
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def as_user(client: TestClient, make_user: Any) -> Any:
+    """Headers of a fresh user with ``role`` in ``agency``: ``headers, user = as_user('analyst', 'HVFC')``."""
+
+    def _as(role: str = "viewer", agency: str | None = "CCSO") -> tuple[dict[str, str], dict[str, Any]]:
+        user = make_user(role, agency)
+        return bearer(api_token(client, user["username"], user["password"])), user
+
+    return _as
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def browser_login(client: TestClient, username: str, password: str = DEMO_PASSWORD) -> Any:
+    """Sign in through the HTML form like a person; returns the final response."""
+    page = client.get("/login")
+    token = csrf_from(page.text)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token, "next": "/"})
+
+
+def totp_now(secret: str, offset_steps: int = 0) -> str:
+    import time
+
+    return pyotp.TOTP(secret).at(time.time() + 30 * offset_steps)
