@@ -30,30 +30,37 @@ TEST_SECRET = "test-secret-key-0123456789abcdef0123456789"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
-def _reset_postgres(url: str) -> None:
+def _postgres_schema(url: str, schema: str, *, drop_only: bool = False) -> None:
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            if not drop_only:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     finally:
         engine.dispose()
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """SQLite: a fresh file. PostgreSQL: database ``test``, in a schema of this run's own
+    (so concurrent runs on one server never see each other)."""
     if BACKEND == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'accord-test.db'}"
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'accord-test.db'}"
+        return
     if BACKEND != "postgresql":
         raise pytest.UsageError(f"ACCORD_TEST_DB must be sqlite or postgresql, not {BACKEND!r}")
+    schema = f"accord_test_{os.getpid()}"
     try:
-        _reset_postgres(PG_URL)
+        _postgres_schema(PG_URL, schema)
     except Exception as exc:  # unreachable server
         message = f"PostgreSQL at {PG_URL.split('@')[-1]} is unreachable: {exc.__class__.__name__}"
         if os.environ.get("CI") == "true":
             pytest.exit(message + " (CI=true: a missing PostgreSQL is a failure)", returncode=3)
         pytest.skip(message)
-    return PG_URL
+    separator = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    _postgres_schema(PG_URL, schema, drop_only=True)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
@@ -198,6 +200,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error_json(500, "internal", "internal error; the request id identifies it in the server log")
 
 
+def iter_api_routes(app: FastAPI) -> Iterator[APIRoute]:
+    """Every endpoint of the app: its own and those of the routers it includes."""
+    for route in app.router.routes:
+        if isinstance(route, APIRoute):
+            yield route
+    for router in app.state.routers:
+        for route in router.routes:
+            if isinstance(route, APIRoute):
+                yield route
+
+
 def create_app(settings: Settings | None = None, session_factory: sessionmaker[Session] | None = None) -> FastAPI:
     settings = settings or get_settings()
     if session_factory is None:
@@ -241,15 +254,18 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
             swagger_favicon_url="/static/favicon.svg",
         )
 
-    for router in (
+    routers = (
         accounts_api.router,
         directory_api.router,
         audit_api.router,
         accounts_pages.router,
         directory_pages.router,
         audit_pages.router,
-    ):
+    )
+    for router in routers:
         app.include_router(router)
+    app.state.routers = routers
+    app.state.page_paths = frozenset(r.path for r in iter_api_routes(app) if "GET" in r.methods)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(RequestContextMiddleware, settings=settings)
     return app

@@ -33,7 +33,7 @@ def overview(request: Request, db: DB, actor: Annotated[Actor, Depends(SignedIn(
     person = queries.person_for_user(db, actor.user_id) if actor.user_id else None
     counts = queries.count_by_kind(db, actor) if actor.has("directory:agency:read") else {}
     liaisons, _ = (
-        queries.list_people(db, actor, PersonFilter(liaison=True, limit=8))
+        queries.list_people(db, actor, PersonFilter(liaison=True, limit=6))
         if actor.has("directory:person:read")
         else ([], 0)
     )

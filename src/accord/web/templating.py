@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
-from starlette.routing import Route
 
 from accord.authz.actor import ANONYMOUS, Actor
+from accord.authz.deps import current_actor
 from accord.config import Settings
 from accord.core.crypto import random_token, same, sign
 from accord.core.errors import AccordError
@@ -33,11 +33,8 @@ def settings_of(request: Request) -> Settings:
 
 
 def _available_paths(request: Request) -> frozenset[str]:
-    cached = getattr(request.app.state, "page_paths", None)
-    if cached is None:
-        cached = frozenset(r.path for r in request.app.routes if isinstance(r, Route) and "GET" in (r.methods or ()))
-        request.app.state.page_paths = cached
-    return frozenset(cached)
+    paths = getattr(request.app.state, "page_paths", frozenset())
+    return paths if isinstance(paths, frozenset) else frozenset()
 
 
 def csrf_token(request: Request) -> str:
@@ -57,8 +54,9 @@ def csrf_token(request: Request) -> str:
     return sign(settings_of(request).secret_key, nonce)
 
 
-async def verify_csrf(request: Request) -> None:
-    """Dependency for every HTML form POST."""
+async def verify_csrf(request: Request, _actor: Annotated[Actor, Depends(current_actor)]) -> None:
+    """Dependency for every HTML form POST (after the caller is resolved: the expected
+    token belongs to their session)."""
     form = await request.form()
     sent = str(form.get("csrf_token") or request.headers.get("x-csrf-token") or "")
     expected = csrf_token(request)

@@ -61,18 +61,25 @@
           return LEVEL_ORDER.indexOf(a.properties.level) - LEVEL_ORDER.indexOf(b.properties.level);
         });
         var all = L.featureGroup().addTo(map);
+        var labelled = {};
         features.forEach(function (f) {
           var level = f.properties.level;
           var layer = L.geoJSON(f, { style: styleFor(level, false) });
           layer.feature = f;
-          if (level === "county" || level === "local") {
-            layer.bindTooltip(escapeHtml(f.properties.short_name), { permanent: interactive, direction: "center", className: "map-label map-label-" + level });
+          // Several agencies share one jurisdiction (sheriff, EMA, EMS of a county): label the place once.
+          var place = f.properties.jurisdiction_name;
+          if ((level === "county" || level === "local") && !labelled[place]) {
+            labelled[place] = true;
+            layer.bindTooltip(escapeHtml(place), { permanent: interactive, direction: "center", className: "map-label map-label-" + level });
           }
           if (interactive) { layer.on("click", function (e) { select(e.latlng); }); }
           layers[level] = layers[level] || L.featureGroup().addTo(all);
           layer.addTo(layers[level]);
         });
-        if (all.getLayers().length) { map.fitBounds(all.getBounds(), { padding: [12, 12] }); }
+        // Frame the counties and cities: region-wide areas (state, federal) extend far beyond.
+        var focus = L.featureGroup(["county", "local"].filter(function (l) { return layers[l]; }).map(function (l) { return layers[l]; }));
+        var frame = focus.getLayers().length ? focus : all;
+        if (frame.getLayers().length) { map.fitBounds(frame.getBounds(), { padding: [16, 16] }); }
         else { map.setView([40.85, -76.85], 9); }
         el.setAttribute("data-loaded", String(features.length));
         el.dispatchEvent(new CustomEvent("accord:layer-loaded", { detail: { count: features.length } }));
