@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from accord.authz import Actor
+from accord.authz import Actor, require
 from accord.authz.deps import Permission, SignedIn
 from accord.core.deps import DB
 from accord.core.errors import AccordError, FieldProblem, InvalidInputs
@@ -148,6 +148,7 @@ async def agency_update(
 ) -> Response:
     form = await request.form()
     agency = queries.get_agency(db, actor, agency_id)
+    require(actor, "directory:agency:update", agency.id)  # refuse before reading the form
     try:
         service.update_agency(db, actor=actor, agency_id=agency.id, data=AgencyUpdate(**_agency_payload(form)))
     except (ValidationError, AccordError) as exc:

@@ -17,7 +17,8 @@ async def form_dict(request: Request) -> dict[str, Any]:
 
 
 def errors_of(exc: Exception) -> tuple[dict[str, str], str]:
-    """Per-field messages and a summary line for re-rendering a form."""
+    """Per-field messages and a summary line for re-rendering a form. Refusals (401, 403,
+    404) are not form errors: they are raised again for the app's error handler."""
     if isinstance(exc, ValidationError):
         fields: dict[str, str] = {}
         for err in exc.errors(include_url=False):
@@ -25,6 +26,8 @@ def errors_of(exc: Exception) -> tuple[dict[str, str], str]:
             fields.setdefault(name, "unknown field" if err["type"] == "extra_forbidden" else str(err["msg"]))
         return fields, "Please correct the highlighted fields."
     if isinstance(exc, AccordError):
+        if exc.status_code in (401, 403, 404):
+            raise exc
         fields = {p.field.split(".")[0].split("[")[0]: p.reason for p in exc.problems}
         return fields, exc.message
     raise exc
