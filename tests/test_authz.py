@@ -76,7 +76,7 @@ def test_invisible_user_is_404_exactly_like_a_missing_one(client, as_user, db):
 
 
 def test_agency_admin_lists_only_users_of_their_agency(client, as_user, db):
-    headers, me = as_user("agency_admin", "HPD")
+    headers, _ = as_user("agency_admin", "HPD")
     items = client.get("/api/v1/users?limit=500", headers=headers).json()["items"]
     hpd = str(db.scalar(select(Agency.id).where(Agency.short_name == "HPD")))
     assert items and all(any(m["agency_id"] == hpd for m in u["memberships"]) for u in items)

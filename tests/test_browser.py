@@ -22,9 +22,15 @@ from tests.conftest import ARTIFACTS, BACKEND, TEST_SECRET
 
 CHROMIUM = os.environ.get("ACCORD_BROWSER", "/usr/bin/chromium")
 ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 pytestmark = pytest.mark.browser
 
@@ -40,9 +46,12 @@ def live_server(session_factory, settings) -> Iterator[str]:
     """The real server (uvicorn) in its own process, on the database under test."""
     port = _free_port()
     env = {
-        **os.environ, "ACCORD_DATABASE_URL": settings.database_url, "ACCORD_SECRET_KEY": TEST_SECRET,
-        "ACCORD_ENV": "test", "ACCORD_LOG_LEVEL": "WARNING",
-    }  # fmt: skip
+        **os.environ,
+        "ACCORD_DATABASE_URL": settings.database_url,
+        "ACCORD_SECRET_KEY": TEST_SECRET,
+        "ACCORD_ENV": "test",
+        "ACCORD_LOG_LEVEL": "WARNING",
+    }
     cmd = [sys.executable, "-m", "uvicorn", "accord.asgi:app", "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"

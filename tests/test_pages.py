@@ -82,12 +82,19 @@ def _new_agency(client, make_user):
     response = client.post(
         "/directory/agencies/new",
         data={
-            "csrf_token": csrf_from(form), "name": f"Test Agency {short}", "short_name": short, "kind": "fire",
-            "level": "local", "jurisdiction_name": "Test District", "jurisdiction": json.dumps(area),
-            "capabilities": ["hazmat", "structural-firefighting"], "contact_kind_0": "phone",
-            "contact_value_0": "+1-717-555-0199", "contact_label_0": "Station",
+            "csrf_token": csrf_from(form),
+            "name": f"Test Agency {short}",
+            "short_name": short,
+            "kind": "fire",
+            "level": "local",
+            "jurisdiction_name": "Test District",
+            "jurisdiction": json.dumps(area),
+            "capabilities": ["hazmat", "structural-firefighting"],
+            "contact_kind_0": "phone",
+            "contact_value_0": "+1-717-555-0199",
+            "contact_label_0": "Station",
         },
-    )  # fmt: skip
+    )
     assert response.status_code == 200, response.text[:400]
     assert f"Test Agency {short} is registered" in response.text
     return short
@@ -102,18 +109,29 @@ def test_agency_form_registers_and_edits_with_clear_errors(client, make_user, db
     bad = client.post(
         f"/directory/agencies/{agency.id}/edit",
         data={
-            "csrf_token": csrf_from(edit), "name": agency.name, "short_name": short, "kind": "fire", "level": "local",
+            "csrf_token": csrf_from(edit),
+            "name": agency.name,
+            "short_name": short,
+            "kind": "fire",
+            "level": "local",
             "jurisdiction_name": "Test District",
             "jurisdiction": '{"type": "Polygon", "coordinates": [[[-77, 40.8], [-76.9, 40.8], [-76.9, 40.9], [-76.95, 40.95]]]}',
         },
-    )  # fmt: skip
+    )
     assert bad.status_code == 422
     assert "ring is not closed" in bad.text and 'aria-invalid="true"' in bad.text
     not_json = client.post(
         f"/directory/agencies/{agency.id}/edit",
-        data={"csrf_token": csrf_from(edit), "name": agency.name, "short_name": short, "kind": "fire",
-              "level": "local", "jurisdiction_name": "X", "jurisdiction": "{not json"},
-    )  # fmt: skip
+        data={
+            "csrf_token": csrf_from(edit),
+            "name": agency.name,
+            "short_name": short,
+            "kind": "fire",
+            "level": "local",
+            "jurisdiction_name": "X",
+            "jurisdiction": "{not json",
+        },
+    )
     assert not_json.status_code == 422 and "not valid JSON" in not_json.text
 
 
@@ -128,9 +146,15 @@ def test_agency_admin_edits_own_agency_only(client, make_user, db):
     token = csrf_from(page.text)
     response = client.post(
         f"/directory/agencies/{other.id}/edit",
-        data={"csrf_token": token, "name": "Hijacked", "short_name": "KPD", "kind": "police", "level": "local",
-              "jurisdiction_name": "x"},
-    )  # fmt: skip
+        data={
+            "csrf_token": token,
+            "name": "Hijacked",
+            "short_name": "KPD",
+            "kind": "police",
+            "level": "local",
+            "jurisdiction_name": "x",
+        },
+    )
     assert response.status_code == 403
     db.expire_all()
     assert db.get(Agency, other.id).name != "Hijacked"
@@ -142,9 +166,15 @@ def test_people_are_added_and_edited_by_their_agency(client, make_user, db):
     name = f"Pat {unique('Q')}"
     added = client.post(
         f"/directory/agencies/{user['agency_id']}/people",
-        data={"csrf_token": csrf_from(page.text), "full_name": name, "title": "Sergeant", "phone": "+1-717-555-0190",
-              "email": "pat@tenney-sheriff.example", "is_liaison": "on"},
-    )  # fmt: skip
+        data={
+            "csrf_token": csrf_from(page.text),
+            "full_name": name,
+            "title": "Sergeant",
+            "phone": "+1-717-555-0190",
+            "email": "pat@tenney-sheriff.example",
+            "is_liaison": "on",
+        },
+    )
     assert added.status_code == 200 and f"{name} added" in added.text
     person = db.scalars(select(Person).where(Person.full_name == name)).unique().one()
     assert person.is_liaison and not person.is_duty_contact

@@ -265,7 +265,7 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
     for router in routers:
         app.include_router(router)
     app.state.routers = routers
-    app.state.page_paths = frozenset(r.path for r in iter_api_routes(app) if "GET" in r.methods)
+    app.state.page_paths = frozenset(r.path for r in iter_api_routes(app) if "GET" in (r.methods or ()))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(RequestContextMiddleware, settings=settings)
     return app

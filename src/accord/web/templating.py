@@ -33,7 +33,7 @@ def settings_of(request: Request) -> Settings:
 
 
 def _available_paths(request: Request) -> frozenset[str]:
-    paths = getattr(request.app.state, "page_paths", frozenset())
+    paths: object = getattr(request.app.state, "page_paths", frozenset())
     return paths if isinstance(paths, frozenset) else frozenset()
 
 
