@@ -102,7 +102,7 @@ def test_viewer_cannot_read_the_audit_trail_and_the_denial_is_audited(client, as
     response = client.get("/api/v1/audit/events", headers=headers)
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"
-    db.expire_all()
+    db.rollback()
     event = db.scalars(
         select(AuditEvent).where(AuditEvent.actor_user_id == user["id"], AuditEvent.action == "authz.denied")
     ).first()

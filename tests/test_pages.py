@@ -156,7 +156,7 @@ def test_agency_admin_edits_own_agency_only(client, make_user, db):
         },
     )
     assert response.status_code == 403
-    db.expire_all()
+    db.rollback()
     assert db.get(Agency, other.id).name != "Hijacked"
 
 

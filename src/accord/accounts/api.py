@@ -16,8 +16,10 @@ from accord.accounts.schemas import (
     ApiTokenRead,
     MembershipCreate,
     MeRead,
+    PasswordChange,
     RoleRead,
     SessionRead,
+    SessionsEnded,
     TokenRequest,
     TokenResponse,
     UserCreate,
@@ -27,7 +29,7 @@ from accord.accounts.schemas import (
 from accord.authz import Actor
 from accord.authz.deps import Permission, Public, SignedIn
 from accord.core.deps import DB
-from accord.core.errors import AuthenticationFailed, RateLimited
+from accord.core.errors import AccordError, AuthenticationFailed, RateLimited
 from accord.core.schemas import Page
 from accord.web.templating import settings_of
 
@@ -89,6 +91,26 @@ def me(actor: Self, db: DB) -> MeRead:
     user = queries.own_user(db, actor)
     perms = {str(m.agency_id) if m.agency_id else "platform": sorted(m.permissions) for m in actor.memberships}
     return MeRead(**user_read(user).model_dump(), permissions=perms)
+
+
+@router.post("/auth/password", response_model=SessionsEnded)
+def change_password(body: PasswordChange, actor: Self, db: DB) -> SessionsEnded:
+    """Change your own password; every other session of yours ends."""
+    user = queries.own_user(db, actor)
+    try:
+        ended = service.change_password(
+            db,
+            actor=actor,
+            user=user,
+            current=body.current_password,
+            new=body.new_password,
+            keep_session_id=actor.session_id,
+        )
+    except AccordError:
+        db.commit()  # keep the audit event of a failed attempt
+        raise
+    db.commit()
+    return SessionsEnded(sessions_ended=ended)
 
 
 @router.get("/tokens", response_model=list[ApiTokenRead])
@@ -168,6 +190,16 @@ def reset_mfa(
     user = service.reset_mfa(db, actor=actor, user_id=user_id)
     db.commit()
     return user_read(user)
+
+
+@router.post("/users/{user_id}/end-sessions", response_model=SessionsEnded)
+def end_sessions(
+    user_id: uuid.UUID, actor: Annotated[Actor, Depends(Permission("accounts:user:update"))], db: DB
+) -> SessionsEnded:
+    """Sign the user out of every web session."""
+    ended = service.end_user_sessions(db, actor=actor, user_id=user_id)
+    db.commit()
+    return SessionsEnded(sessions_ended=ended)
 
 
 @router.post("/users/{user_id}/memberships", response_model=UserRead, status_code=201)

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from accord.accounts import queries, service
 from accord.accounts.auth import SESSION_COOKIE, client_addr, current_session
 from accord.accounts.models import User, UserSession
-from accord.accounts.schemas import ApiTokenCreate, UserCreate, UserFilter
+from accord.accounts.schemas import ApiTokenCreate, PasswordChange, UserCreate, UserFilter
 from accord.authz import Actor
 from accord.authz.deps import Permission, Public, SignedIn
 from accord.core.deps import DB
@@ -243,6 +243,30 @@ def account_recovery_codes(request: Request, db: DB, actor: Self) -> Response:
     return response
 
 
+@router.post("/account/password", dependencies=[Csrf])
+async def account_password(request: Request, db: DB, actor: Self) -> Response:
+    form = await form_dict(request)
+    user = queries.own_user(db, actor)
+    try:
+        data = PasswordChange(**form)
+        ended = service.change_password(
+            db,
+            actor=actor,
+            user=user,
+            current=data.current_password,
+            new=data.new_password,
+            keep_session_id=actor.session_id,
+        )
+    except (ValidationError, AccordError) as exc:
+        db.commit()  # keep the audit event of a failed attempt
+        errors, message = errors_of(exc)
+        context = {**_account_context(db, actor), "errors": errors, "password_message": message}
+        return render(request, "accounts/account.html", context, 422)
+    db.commit()
+    flash(request, "success", f"Password changed. {ended} other session(s) signed out.")
+    return redirect(request, "/account")
+
+
 @router.post("/account/tokens", dependencies=[Csrf])
 async def account_token_create(request: Request, db: DB, actor: Self) -> Response:
     form = await form_dict(request)
@@ -352,6 +376,14 @@ def user_unlock(request: Request, user_id: uuid.UUID, db: DB, actor: UpdateUsers
     db.commit()
     flash(request, "success", f"{user.display_name} can sign in again.")
     return redirect(request, f"/admin/users/{user.id}")
+
+
+@router.post("/admin/users/{user_id}/end-sessions", dependencies=[Csrf])
+def user_end_sessions(request: Request, user_id: uuid.UUID, db: DB, actor: UpdateUsers) -> Response:
+    ended = service.end_user_sessions(db, actor=actor, user_id=user_id)
+    db.commit()
+    flash(request, "success", f"{ended} session(s) ended.")
+    return redirect(request, f"/admin/users/{user_id}")
 
 
 @router.post("/admin/users/{user_id}/reset-mfa", dependencies=[Csrf])

@@ -123,3 +123,12 @@ class MfaConfirm(Strict):
 
 class RecoveryCodes(ReadModel):
     codes: list[str]
+
+
+class PasswordChange(Strict):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+class SessionsEnded(ReadModel):
+    sessions_ended: int

@@ -38,7 +38,10 @@ from accord.core.errors import (
     InvalidInput,
     NotFound,
 )
+from accord.core.logging import get_logger
 from accord.core.time import utcnow
+
+log = get_logger(__name__)
 
 PENDING_SESSION_MINUTES = 10
 BAD_CREDENTIALS = "invalid username or password"
@@ -177,8 +180,12 @@ def check_second_factor(
     if user.locked_at is not None:
         return AccountLocked()
     if user.mfa_secret_sealed:
-        secret = crypto.unseal(settings.secret_key, user.mfa_secret_sealed)
-        counter = mfa.matching_counter(secret, code, time.time(), user.mfa_last_counter)
+        try:
+            secret = crypto.unseal(settings.secret_key, user.mfa_secret_sealed)
+        except crypto.SealBroken:
+            log.error("TOTP seed of user %s cannot be opened: was ACCORD_SECRET_KEY changed?", user.username)
+            secret = ""
+        counter = mfa.matching_counter(secret, code, time.time(), user.mfa_last_counter) if secret else None
         if counter is not None:
             user.mfa_last_counter = counter
             record_login_success(db, user=user, client_addr=client_addr, method="password+totp")
@@ -295,9 +302,13 @@ def revoke_all_sessions(db: Session, *, user_id: uuid.UUID, reason: str) -> int:
 
 def begin_enrolment(db: Session, settings: Settings, *, user: User) -> MfaEnrolment:
     """Keep a pending secret (sealed) until the user proves their authenticator works."""
+    secret = None
     if user.mfa_pending_sealed:
-        secret = crypto.unseal(settings.secret_key, user.mfa_pending_sealed)
-    else:
+        try:
+            secret = crypto.unseal(settings.secret_key, user.mfa_pending_sealed)
+        except crypto.SealBroken:
+            secret = None
+    if secret is None:
         secret = mfa.new_secret()
         user.mfa_pending_sealed = crypto.seal(settings.secret_key, secret)
         db.flush()
@@ -308,7 +319,10 @@ def begin_enrolment(db: Session, settings: Settings, *, user: User) -> MfaEnrolm
 def confirm_enrolment(db: Session, settings: Settings, *, user: User, code: str, actor: Actor | None) -> list[str]:
     if not user.mfa_pending_sealed:
         raise InvalidInput("code", "start enrolment first")
-    secret = crypto.unseal(settings.secret_key, user.mfa_pending_sealed)
+    try:
+        secret = crypto.unseal(settings.secret_key, user.mfa_pending_sealed)
+    except crypto.SealBroken:
+        raise InvalidInput("code", "the enrolment expired; reload the page to get a new key") from None
     counter = mfa.matching_counter(secret, code, time.time(), None)
     if counter is None:
         record_event(
@@ -655,6 +669,59 @@ def create_user_unchecked(
         details={"username": user.username, "role": role, "via": "cli"},
     )
     return user
+
+
+def change_password(
+    db: Session, *, actor: Actor, user: User, current: str, new: str, keep_session_id: uuid.UUID | None
+) -> int:
+    """Own password change: proves the current one, applies the policy, ends other sessions."""
+    if not passwords.verify_password(current, user.password_hash):
+        record_event(
+            db,
+            actor=actor,
+            action="auth.password.change",
+            outcome="failure",
+            object_type="user",
+            object_id=user.id,
+            details={"reason": "wrong current password"},
+        )
+        raise InvalidInput("current_password", "is not your current password")
+    passwords.check_policy(new, username=user.username, field="new_password")
+    if passwords.verify_password(new, user.password_hash):
+        raise InvalidInput("new_password", "must differ from the current password")
+    user.password_hash = passwords.hash_password(new)
+    user.password_changed_at = utcnow()
+    ended = db.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None), UserSession.id != keep_session_id)
+        .values(revoked_at=utcnow(), revoked_reason="password changed")
+    )
+    count = int(getattr(ended, "rowcount", 0) or 0)
+    record_event(
+        db,
+        actor=actor,
+        action="auth.password.change",
+        object_type="user",
+        object_id=user.id,
+        details={"other_sessions_ended": count},
+    )
+    return count
+
+
+def end_user_sessions(db: Session, *, actor: Actor, user_id: uuid.UUID) -> int:
+    """An administrator signs a user out everywhere (suspected compromise, departure)."""
+    user = _admin_target(db, actor, user_id)
+    count = revoke_all_sessions(db, user_id=user.id, reason="ended by administrator")
+    record_event(
+        db,
+        actor=actor,
+        action="accounts.user.sessions_end",
+        agency_id=_primary_agency(user),
+        object_type="user",
+        object_id=user.id,
+        details={"sessions_ended": count},
+    )
+    return count
 
 
 def find_user(db: Session, username: str) -> User | None:

@@ -13,7 +13,25 @@ from fastapi import Depends, Request
 
 from accord.authz.actor import ANONYMOUS, Actor
 from accord.authz.permissions import is_known
-from accord.core.errors import AuthenticationFailed, PermissionDenied
+from accord.core.crypto import same
+from accord.core.errors import AuthenticationFailed, CsrfFailed, PermissionDenied
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _signed_in(request: Request, actor: Actor, permission: str) -> Actor:
+    """Signed in, holding ``permission`` somewhere, and — for API calls that ride on the
+    browser's session cookie — echoing the session's CSRF token in ``X-CSRF-Token``."""
+    if not actor.authenticated:
+        raise AuthenticationFailed()
+    if actor.auth_method == "session" and request.method in UNSAFE and request.url.path.startswith("/api/"):
+        expected = getattr(request.state, "csrf_token", None)
+        sent = request.headers.get("x-csrf-token", "")
+        if not isinstance(expected, str) or not sent or not same(sent, expected):
+            raise CsrfFailed()
+    if not actor.has(permission):
+        raise PermissionDenied(permission)
+    return actor
 
 
 def current_actor(request: Request) -> Actor:
@@ -38,12 +56,8 @@ class Permission:
             raise LookupError(f"unknown permission {name!r}")
         self.permission = name
 
-    def __call__(self, actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
-        if not actor.authenticated:
-            raise AuthenticationFailed()
-        if not actor.has(self.permission):
-            raise PermissionDenied(self.permission)
-        return actor
+    def __call__(self, request: Request, actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+        return _signed_in(request, actor, self.permission)
 
     def __repr__(self) -> str:
         return f"Permission({self.permission!r})"
@@ -70,9 +84,5 @@ class SignedIn:
     def __init__(self) -> None:
         self.permission = "accounts:self:manage"
 
-    def __call__(self, actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
-        if not actor.authenticated:
-            raise AuthenticationFailed()
-        if not actor.has(self.permission):
-            raise PermissionDenied(self.permission)
-        return actor
+    def __call__(self, request: Request, actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+        return _signed_in(request, actor, self.permission)

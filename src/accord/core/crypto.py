@@ -9,6 +9,7 @@ import hmac
 import os
 import secrets
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -24,9 +25,16 @@ def seal(secret_key: str, plaintext: str, purpose: bytes = b"accord-sealed-v1") 
     return base64.urlsafe_b64encode(nonce + ct).decode()
 
 
+class SealBroken(ValueError):
+    """The sealed value cannot be opened (wrong key, e.g. ACCORD_SECRET_KEY changed, or tampering)."""
+
+
 def unseal(secret_key: str, sealed: str, purpose: bytes = b"accord-sealed-v1") -> str:
-    raw = base64.urlsafe_b64decode(sealed.encode())
-    return AESGCM(_derive(secret_key, purpose)).decrypt(raw[:12], raw[12:], purpose).decode()
+    try:
+        raw = base64.urlsafe_b64decode(sealed.encode())
+        return AESGCM(_derive(secret_key, purpose)).decrypt(raw[:12], raw[12:], purpose).decode()
+    except (InvalidTag, ValueError) as exc:
+        raise SealBroken("sealed value cannot be opened with the current secret key") from exc
 
 
 def token_hash(token: str) -> str:

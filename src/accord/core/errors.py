@@ -83,3 +83,10 @@ class PermissionDenied(AccordError):
         )
         self.permission = permission
         self.agency_id = agency_id
+
+
+class CsrfFailed(AccordError):
+    def __init__(self) -> None:
+        super().__init__(
+            message="CSRF token missing or wrong; reload the page and try again", status_code=403, code="csrf"
+        )
