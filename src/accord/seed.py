@@ -15,6 +15,7 @@ from accord.accounts import service as accounts
 from accord.accounts.models import User
 from accord.authz.actor import Actor, MembershipGrant
 from accord.authz.permissions import PERMISSIONS
+from accord.authz.roles import BUILTIN_ROLES
 from accord.authz.service import sync_builtin_roles
 from accord.config import Settings
 from accord.core import crypto
@@ -48,14 +49,18 @@ class DemoLogin:
 
 
 def seed_demo(db: Session, settings: Settings) -> list[DemoLogin]:
-    """Idempotent: agencies are upserted by short name, existing people and users kept."""
+    """Idempotent: a second run adds only what is missing and keeps every change made since."""
     if settings.is_production:
         raise RuntimeError("refusing to seed demo accounts with published passwords into a production installation")
     actor = system_actor("seed")
     sync_builtin_roles(db)
-    report = directory.import_feature_collection(db, actor=actor, collection=json.loads(REGION_FILE.read_text()))
-    if report.failed:
-        raise RuntimeError(f"demo region did not import cleanly: {report.problems[:3]}")
+    region = json.loads(REGION_FILE.read_text())
+    wanted = {f["properties"]["short_name"] for f in region["features"]}
+    present = set(db.scalars(select(Agency.short_name).where(Agency.short_name.in_(wanted))))
+    if present != wanted:  # a re-run keeps what people changed in the demo since
+        report = directory.import_feature_collection(db, actor=actor, collection=region)
+        if report.failed:
+            raise RuntimeError(f"demo region did not import cleanly: {report.problems[:3]}")
     agencies = {a.short_name: a for a in db.scalars(select(Agency))}
     logins: list[DemoLogin] = []
     for entry in json.loads(PEOPLE_FILE.read_text()):
@@ -105,21 +110,11 @@ def seed_demo(db: Session, settings: Settings) -> list[DemoLogin]:
             DemoLogin(login["username"], login["role"], entry["full_name"], agency.short_name, user.mfa_enabled)
         )
     db.flush()
-    return logins
+    order = {role.name: i for i, role in enumerate(BUILTIN_ROLES)}
+    return sorted(logins, key=lambda login: order.get(login.role, len(order)))
 
 
 def _enable_demo_totp(db: Session, settings: Settings, user: User) -> None:
     user.mfa_secret_sealed = crypto.seal(settings.secret_key, DEMO_TOTP_SECRET)
     user.mfa_enabled_at = utcnow()
     db.flush()
-
-
-def demo_logins(db: Session) -> list[DemoLogin]:
-    people = {p.user_id: p for p in db.scalars(select(Person).where(Person.user_id.is_not(None)))}
-    result = []
-    for user in db.scalars(select(User).order_by(User.username)):
-        person = people.get(user.id)
-        role = user.memberships[0].role.name if user.memberships else "-"
-        agency = person.agency.short_name if person else "-"
-        result.append(DemoLogin(user.username, role, user.display_name, agency, user.mfa_enabled))
-    return result
