@@ -61,9 +61,9 @@ def _from_bearer(db: Session, header: str, addr: str | None) -> Actor:
 
 
 def _from_cookie(db: Session, settings: Settings, request: Request, cookie: str) -> Actor:
-    session = service.resolve_session(db, settings, token=cookie)
+    session, ended = service.resolve_session(db, settings, token=cookie)
     if session is None:
-        request.state.session_expired = True
+        request.state.session_expired = ended
         return ANONYMOUS
     user = db.get(User, session.user_id)
     if user is None or not user.is_active or user.locked_at is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -54,8 +55,12 @@ def _pending(request: Request, state: str) -> tuple[UserSession, User] | None:
 def login_form(request: Request, actor: Anyone, next: str = "/") -> Response:
     if actor.authenticated:
         return redirect(request, safe_next(next))
-    expired = getattr(request.state, "session_expired", False)
-    message = "Your session ended after 30 minutes without activity. Sign in again." if expired else None
+    expired = getattr(request.state, "session_expired", None)
+    minutes = settings_of(request).session_idle_minutes
+    message = {
+        "idle timeout": f"Your session ended after {minutes} minutes without activity. Sign in again.",
+        "expired": "Your session reached its maximum length. Sign in again.",
+    }.get(expired or "")
     return render(
         request, "accounts/login.html", {"next": safe_next(next), "message": message, "message_level": "info"}
     )
@@ -88,7 +93,7 @@ async def login(request: Request, db: DB, _: Anyone) -> Response:
     db.commit()
     target = {"pending_mfa": "/login/mfa", "pending_enrol": "/login/enrol"}.get(state, next_url)
     if state != "active":
-        target += f"?next={next_url}"
+        target += "?" + urlencode({"next": next_url})
     return _set_session_cookie(request, redirect(request, target), token)
 
 
@@ -133,15 +138,20 @@ async def mfa_submit(request: Request, db: DB, _: Anyone) -> Response:
     return _set_session_cookie(request, redirect(request, next_url), token)
 
 
+def _enrol_action(next_url: str) -> str:
+    return "/login/enrol?" + urlencode({"next": safe_next(next_url)})
+
+
 @router.get("/login/enrol")
-def enrol_form(request: Request, db: DB, _: Anyone) -> Response:
+def enrol_form(request: Request, db: DB, _: Anyone, next: str = "/") -> Response:
     pending = _pending(request, "pending_enrol")
     if pending is None:
         return redirect(request, "/login")
     user = db.merge(pending[1])
     enrolment = service.begin_enrolment(db, settings_of(request), user=user)
     db.commit()
-    return render(request, "accounts/enrol.html", {"enrolment": enrolment, "pending": True, "action": "/login/enrol"})
+    context = {"enrolment": enrolment, "pending": True, "action": _enrol_action(next)}
+    return render(request, "accounts/enrol.html", context)
 
 
 @router.post("/login/enrol", dependencies=[Csrf])
@@ -157,7 +167,7 @@ async def enrol_submit(request: Request, db: DB, _: Anyone, next: str = "/") -> 
     except AccordError as exc:
         db.commit()
         enrolment = service.begin_enrolment(db, settings, user=user)
-        context = {"enrolment": enrolment, "pending": True, "action": "/login/enrol", "message": exc.message}
+        context = {"enrolment": enrolment, "pending": True, "action": _enrol_action(next), "message": exc.message}
         return render(request, "accounts/enrol.html", context, 422)
     service.record_login_success(db, user=user, client_addr=client_addr(request), method="password+totp-enrolment")
     token, _new = service.promote_session(db, settings, session=session, user=user)

@@ -248,29 +248,33 @@ def promote_session(db: Session, settings: Settings, *, session: UserSession, us
     )
 
 
-def resolve_session(db: Session, settings: Settings, *, token: str) -> UserSession | None:
-    """The live session for a cookie value, or None; idle or expired sessions are ended."""
+def resolve_session(db: Session, settings: Settings, *, token: str) -> tuple[UserSession | None, str | None]:
+    """The live session for a cookie value, or None and why (idle or expired sessions are ended here)."""
     session = db.scalar(select(UserSession).where(UserSession.token_hash == crypto.token_hash(token)))
-    if session is None or session.revoked_at is not None:
-        return None
+    if session is None:
+        return None, None
+    if session.revoked_at is not None:
+        return None, session.revoked_reason
     now = utcnow()
     idle_limit = timedelta(minutes=settings.session_idle_minutes)
     if now >= session.expires_at or now - session.last_seen_at > idle_limit:
         session.revoked_at = now
         session.revoked_reason = "idle timeout" if now < session.expires_at else "expired"
+        user = db.get(User, session.user_id)
         record_event(
             db,
             actor=None,
-            username=str(session.user_id),
+            username=user.username if user else str(session.user_id),
+            agency_id=_primary_agency(user),
             action="auth.session.expire",
             object_type="session",
             object_id=session.id,
             details={"reason": session.revoked_reason},
         )
-        return None
+        return None, session.revoked_reason
     if (now - session.last_seen_at).total_seconds() > 15:
         session.last_seen_at = now
-    return session
+    return session, None
 
 
 def end_session(db: Session, *, actor: Actor, session_id: uuid.UUID, reason: str = "signed out") -> None:
@@ -439,9 +443,9 @@ def issue_login_token(
 
 def issue_api_token(db: Session, *, actor: Actor, data: ApiTokenCreate) -> ApiTokenIssued:
     """A machine-client token for one of the actor's agencies, shown once."""
-    require(actor, "accounts:self:manage", data.agency_id)
     if data.agency_id not in actor.agency_ids and not actor.is_platform_admin:
         raise InvalidInput("agency_id", "you hold no role in that agency")
+    require(actor, "accounts:self:manage", data.agency_id)
     assert actor.user_id is not None
     plaintext, row = _mint(
         db,
