@@ -61,12 +61,7 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = {"code": 500}
         limit = self.settings.max_body_bytes
-        declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            response = _error_json(413, "too_large", f"request body exceeds {limit} bytes", "body")
-            await response(scope, receive, send)
-            request_id_var.reset(token)
-            return
+        too_large = _error_json(413, "too_large", f"request body exceeds {limit} bytes", "body")
         received = {"n": 0}
 
         async def limited_receive() -> Message:
@@ -74,6 +69,9 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 received["n"] += len(message.get("body", b""))
                 if received["n"] > limit:
+                    # FastAPI reports errors while reading a body as 400; the flag lets the
+                    # error handler answer 413 instead.
+                    scope.setdefault("state", {})["body_too_large"] = True
                     raise BodyTooLarge()
             return message
 
@@ -92,12 +90,14 @@ class RequestContextMiddleware:
                 message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
 
+        declared = headers.get(b"content-length")
         try:
-            await self.app(scope, limited_receive, send_wrapper)
+            if declared is not None and (not declared.isdigit() or int(declared) > limit):
+                await too_large(scope, receive, send_wrapper)
+            else:
+                await self.app(scope, limited_receive, send_wrapper)
         except BodyTooLarge:
-            await _error_json(413, "too_large", f"request body exceeds {limit} bytes", "body")(
-                scope, receive, send_wrapper
-            )
+            await too_large(scope, receive, send_wrapper)
         finally:
             log.info(
                 "request",
@@ -189,6 +189,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if getattr(request.state, "body_too_large", False):
+            limit = request.app.state.settings.max_body_bytes
+            return _error_json(413, "too_large", f"request body exceeds {limit} bytes", "body")
         message = "not found" if exc.status_code == 404 else str(exc.detail)
         if _wants_html(request):
             return html_error(request, exc.status_code, "Not found" if exc.status_code == 404 else "Error", message)

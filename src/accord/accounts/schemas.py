@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from accord.core.schemas import ReadModel, Strict
+from accord.core.schemas import ReadModel, Strict, optional_email
 
-Username = Field(min_length=3, max_length=150, pattern=r"^[a-z0-9][a-z0-9._@-]*$")
+USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._@-]{2,149}$"
+Username = Field(min_length=3, max_length=150, pattern=USERNAME_PATTERN)
 
 
 class TokenRequest(Strict):
@@ -82,6 +83,8 @@ class MeRead(UserRead):
 
 
 class UserCreate(Strict):
+    _email = field_validator("email")(optional_email)
+
     username: str = Username
     display_name: str = Field(min_length=2, max_length=200)
     email: str = Field(default="", max_length=254)

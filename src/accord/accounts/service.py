@@ -6,6 +6,7 @@ the failure's audit event and lockout counter before answering 401.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from accord.accounts import mfa, passwords, queries
 from accord.accounts.models import ApiToken, LoginAttempt, RecoveryCode, User, UserSession
 from accord.accounts.schemas import (
+    USERNAME_PATTERN,
     ApiTokenCreate,
     ApiTokenIssued,
     ApiTokenRead,
@@ -642,7 +644,13 @@ def create_user_unchecked(
     role: str,
     check_password_policy: bool = True,
 ) -> User:
-    """For the operator's CLI and seeding (run with shell access to the server)."""
+    """For the operator's CLI and seeding (run with shell access to the server): no
+    permission check, but the same rules for names and passwords as the API."""
+    username = username.strip().lower()
+    if not re.fullmatch(USERNAME_PATTERN, username):
+        raise InvalidInput(
+            "username", "use 3-150 lower-case letters, digits and . _ @ -, starting with a letter or digit"
+        )
     if _find_user(db, username) is not None:
         raise Conflict("username", f"{username!r} is taken")
     if check_password_policy:

@@ -41,7 +41,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else as_utc(value)
 
 
-JSONType = JSON().with_variant(JSONB(), "postgresql")
+# none_as_null: Python None is SQL NULL (not the JSON value null), so IS NULL filters work.
+JSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 class Base(DeclarativeBase):

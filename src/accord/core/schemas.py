@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict
 
 T = TypeVar("T")
+
+
+def optional_email(value: str | None) -> str | None:
+    """Empty means "none given"; anything else must be a syntactically valid address."""
+    if value is None or value == "":
+        return value
+    try:
+        return str(validate_email(value, check_deliverability=False).normalized)
+    except EmailNotValidError as exc:
+        raise ValueError(f"not a valid email address ({exc})") from None
 
 
 class Strict(BaseModel):

@@ -66,7 +66,7 @@ def agency_options(db: Session, actor: Actor) -> list[tuple[uuid.UUID, str]]:
 
 def agencies_feature_collection(db: Session, actor: Actor, filters: AgencyFilter) -> dict[str, Any]:
     """The region map layer: one Feature per visible agency with a jurisdiction."""
-    stmt = _agency_stmt(actor, filters).where(Agency.jurisdiction.is_not(None))
+    stmt = _agency_stmt(actor, filters).where(Agency.min_lon.is_not(None))
     features = []
     for agency in db.scalars(stmt.order_by(Agency.level, Agency.name)).unique():
         features.append(

@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import Field, field_validator
 
-from accord.core.schemas import ReadModel, Strict
+from accord.core.schemas import ReadModel, Strict, optional_email
 from accord.directory.vocab import CAPABILITIES
 
 AgencyKind = Literal[
@@ -119,19 +119,23 @@ class AgencyFilter(Strict):
 
 
 class PersonCreate(Strict):
+    _email = field_validator("email")(optional_email)
+
     agency_id: uuid.UUID
     full_name: str = Field(min_length=2, max_length=200)
     title: str = Field(default="", max_length=200)
-    email: EmailStr | Literal[""] = ""
+    email: str = Field(default="", max_length=254)
     phone: str = Field(default="", max_length=40)
     is_liaison: bool = False
     is_duty_contact: bool = False
 
 
 class PersonUpdate(Strict):
+    _email = field_validator("email")(optional_email)
+
     full_name: str | None = Field(default=None, min_length=2, max_length=200)
     title: str | None = Field(default=None, max_length=200)
-    email: EmailStr | Literal[""] | None = None
+    email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=40)
     is_liaison: bool | None = None
     is_duty_contact: bool | None = None

@@ -65,8 +65,9 @@ def _check_parent(db: Session, actor: Actor, agency_id: uuid.UUID | None, parent
 def _set_capabilities(agency: Agency, keys: list[str]) -> None:
     current = set(agency.capability_keys)
     wanted = set(keys)
-    agency.capabilities[:] = [c for c in agency.capabilities if c.capability in wanted]
-    agency.capabilities.extend(AgencyCapability(capability=k) for k in sorted(wanted - current))
+    kept = [c for c in agency.capabilities if c.capability in wanted]
+    added = [AgencyCapability(capability=k) for k in wanted - current]
+    agency.capabilities[:] = sorted(kept + added, key=lambda c: c.capability)
 
 
 def create_agency(db: Session, *, actor: Actor, data: AgencyCreate) -> Agency:
@@ -189,7 +190,10 @@ def delete_person(db: Session, *, actor: Actor, person_id: uuid.UUID) -> None:
 
 # --- import -------------------------------------------------------------------------
 
-IMPORT_PROPERTIES = set(AgencyCreate.model_fields) - {"jurisdiction", "parent_id"} | {"parent"}
+RESERVED_PROPERTIES = {
+    "jurisdiction": "not a property: the jurisdiction is the Feature's geometry",
+    "parent_id": "not a property: name the parent agency by its short name in 'parent'",
+}
 
 
 def _problems_of(exc: Exception) -> list[FieldProblem]:
@@ -233,6 +237,11 @@ def import_feature_collection(
                 raise InvalidInput("properties", "must be an object")
             name = str(props.get("name") or props.get("short_name") or "?")
             props = dict(props)
+            for reserved, why in RESERVED_PROPERTIES.items():
+                if reserved in props:
+                    raise InvalidInput(f"properties.{reserved}", why)
+            if not isinstance(props.get("short_name"), str):
+                raise InvalidInput("short_name", "must be a string of 2-16 capital letters, digits or hyphens")
             parent_short = props.pop("parent", None)
             with db.begin_nested():
                 existing = db.scalars(select(Agency).where(Agency.short_name == props.get("short_name"))).first()

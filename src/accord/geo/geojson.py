@@ -23,7 +23,13 @@ def _position_problem(pos: Any, path: str) -> str | None:
     if not isinstance(pos, list) or len(pos) < 2 or len(pos) > 3:
         return f"{path}: a position must be [longitude, latitude]"
     for v in pos:
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return f"{path}: coordinates must be finite numbers"
+        try:
+            finite = math.isfinite(v)
+        except OverflowError:  # an integer too large for a float
+            finite = False
+        if not finite:
             return f"{path}: coordinates must be finite numbers"
     lon, lat = pos[0], pos[1]
     if not -180 <= lon <= 180:
