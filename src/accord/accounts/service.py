@@ -42,6 +42,7 @@ from accord.core.errors import (
 )
 from accord.core.logging import get_logger
 from accord.core.time import utcnow
+from accord.directory import queries as directory
 
 log = get_logger(__name__)
 
@@ -408,19 +409,25 @@ def _mint(
     return plaintext, row
 
 
-def _token_agency(user: User, requested: uuid.UUID | None) -> uuid.UUID | None:
+def _existing_agency(db: Session, agency_id: uuid.UUID, field: str = "agency_id") -> uuid.UUID:
+    if not directory.agency_exists(db, agency_id):
+        raise InvalidInput(field, "no such agency")
+    return agency_id
+
+
+def _token_agency(db: Session, user: User, requested: uuid.UUID | None) -> uuid.UUID | None:
     member_of = [m.agency_id for m in user.memberships]
     if requested is None:
         return next((a for a in member_of if a is not None), None)
     if requested in member_of or None in member_of:
-        return requested
+        return _existing_agency(db, requested)
     raise InvalidInput("agency_id", "you hold no role in that agency")
 
 
 def issue_login_token(
     db: Session, settings: Settings, *, user: User, agency_id: uuid.UUID | None, client_addr: str | None
 ) -> tuple[str, ApiToken]:
-    agency = _token_agency(user, agency_id)
+    agency = _token_agency(db, user, agency_id)
     plaintext, row = _mint(
         db,
         user_id=user.id,
@@ -447,6 +454,7 @@ def issue_api_token(db: Session, *, actor: Actor, data: ApiTokenCreate) -> ApiTo
     """A machine-client token for one of the actor's agencies, shown once."""
     if data.agency_id not in actor.agency_ids and not actor.is_platform_admin:
         raise InvalidInput("agency_id", "you hold no role in that agency")
+    _existing_agency(db, data.agency_id)
     require(actor, "accounts:self:manage", data.agency_id)
     assert actor.user_id is not None
     plaintext, row = _mint(
@@ -507,6 +515,8 @@ def _check_role_grant(db: Session, *, actor: Actor, agency_id: uuid.UUID | None,
     role = role_by_name(db, role_name)
     if role is None:
         raise InvalidInput("role", f"unknown role {role_name!r}")
+    if agency_id is not None:
+        _existing_agency(db, agency_id)
     if role.platform and agency_id is not None:
         raise InvalidInput("agency_id", "a platform role is held platform-wide; leave the agency empty")
     if not role.platform and agency_id is None:

@@ -128,6 +128,11 @@ def get_person(db: Session, actor: Actor, person_id: uuid.UUID) -> Person:
     return person
 
 
+def agency_exists(db: Session, agency_id: uuid.UUID) -> bool:
+    """Existence only (for validating references); the directory is every member's phone book."""
+    return db.scalar(select(Agency.id).where(Agency.id == agency_id)) is not None
+
+
 def person_for_user(db: Session, user_id: uuid.UUID) -> Person | None:
     """The directory entry linked to a signed-in user (their own record, no scope needed)."""
     return db.scalars(select(Person).where(Person.user_id == user_id)).unique().first()
