@@ -174,3 +174,53 @@ def totp_now(secret: str, offset_steps: int = 0) -> str:
     import time
 
     return pyotp.TOTP(secret).at(time.time() + 30 * offset_steps)
+
+
+def refresh(db: Session) -> None:
+    """End the test session's read transaction (SQLite keeps a snapshot until then) and
+    forget loaded rows, so the next read sees what the application committed."""
+    db.rollback()
+    db.expire_all()
+
+
+def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
+    """The response is the documented error body with this status and code."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert set(error) == {"code", "message", "fields", "request_id"}, error
+    assert error["code"] == code, error
+    assert isinstance(error["message"], str) and error["message"]
+    assert isinstance(error["fields"], list)
+    assert error["request_id"] == response.headers["x-request-id"]
+    return dict(error)
+
+
+@pytest.fixture
+def run_cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Invoke `accord ...` against the test database; get_settings' cache is cleared around
+    each call so the environment given here is what the command reads."""
+    from typer.testing import CliRunner
+
+    from accord import cli
+    from accord.config import get_settings
+
+    monkeypatch.setattr(cli.console, "_width", 400)  # Rich must not wrap report cells
+    monkeypatch.setattr(cli.err, "_width", 400)
+
+    def _run(*args: str, env: dict[str, str | None] | None = None) -> Any:
+        environ: dict[str, str | None] = {
+            "ACCORD_DATABASE_URL": settings.database_url,
+            "ACCORD_SECRET_KEY": settings.secret_key,
+            "ACCORD_ENV": "test",
+            "ACCORD_COOKIE_SECURE": None,
+            **(env or {}),
+        }
+        get_settings.cache_clear()
+        try:
+            return CliRunner().invoke(cli.app, list(args), env=environ)
+        finally:
+            get_settings.cache_clear()
+
+    return _run

@@ -17,34 +17,13 @@ from accord.app import create_app
 from accord.audit.models import AuditEvent
 from accord.core import crypto
 from accord.core.time import utcnow
-from tests.conftest import DEMO_PASSWORD, api_token, bearer, browser_login
+from tests.conftest import DEMO_PASSWORD, api_token, assert_error, bearer, browser_login, refresh
 
 TOKEN_URL = "/api/v1/auth/token"
 BAD_CREDENTIALS = "invalid username or password"
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def refresh(db: Session) -> None:
-    """End the test session's transaction and forget loaded rows, so the next read sees
-    what the application committed (expire_on_commit is off)."""
-    db.rollback()
-    db.expire_all()
-
-
-def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    """The response is the documented error body with this status and code."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert set(error) == {"code", "message", "fields", "request_id"}, error
-    assert error["code"] == code, error
-    assert isinstance(error["message"], str) and error["message"]
-    assert isinstance(error["fields"], list)
-    assert error["request_id"] == response.headers["x-request-id"]
-    return dict(error)
 
 
 def field_reasons(error: dict[str, Any]) -> dict[str, str]:

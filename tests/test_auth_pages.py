@@ -21,7 +21,7 @@ from accord.app import create_app
 from accord.audit.models import AuditEvent
 from accord.core import crypto
 from accord.core.time import utcnow
-from tests.conftest import DEMO_PASSWORD, browser_login, csrf_from
+from tests.conftest import DEMO_PASSWORD, assert_error, browser_login, csrf_from, refresh
 
 TOKEN_URL = "/api/v1/auth/token"
 SECRET_RE = re.compile(r'data-testid="totp-secret">([A-Z2-7]+)<')
@@ -31,22 +31,6 @@ NEXT_RE = re.compile(r'name="next" value="([^"]*)"')
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def refresh(db: Session) -> None:
-    """End the test session's transaction and forget loaded rows, so the next read sees
-    what the application committed (expire_on_commit is off)."""
-    db.rollback()
-    db.expire_all()
-
-
-def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert set(error) == {"code", "message", "fields", "request_id"}, error
-    assert error["code"] == code, error
-    assert error["request_id"] == response.headers["x-request-id"]
-    return dict(error)
 
 
 def audit_events(db: Session, *, object_id: Any, action: str) -> list[AuditEvent]:

@@ -9,39 +9,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner
 
-from accord import cli
 from accord.accounts.models import User
-from accord.config import get_settings
 from accord.directory.models import Agency
 from tests.conftest import api_token, bearer
 
 STRONG = "correct-horse-battery-staple-42"
-
-
-@pytest.fixture
-def run_cli(settings, monkeypatch):
-    """Invoke `accord ...` against the test database; get_settings' cache is cleared around
-    each call so the environment given here is what the command reads."""
-    monkeypatch.setattr(cli.console, "_width", 400)
-    monkeypatch.setattr(cli.err, "_width", 400)
-
-    def _run(*args: str, env: dict[str, str | None] | None = None) -> Any:
-        environ: dict[str, str | None] = {
-            "ACCORD_DATABASE_URL": settings.database_url,
-            "ACCORD_SECRET_KEY": settings.secret_key,
-            "ACCORD_ENV": "test",
-            "ACCORD_COOKIE_SECURE": None,
-            **(env or {}),
-        }
-        get_settings.cache_clear()
-        try:
-            return CliRunner().invoke(cli.app, list(args), env=environ)
-        finally:
-            get_settings.cache_clear()
-
-    return _run
 
 
 def no_traceback(result: Any) -> None:

@@ -12,10 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
-from accord import cli
-from accord.config import get_settings
 from accord.directory.models import Agency
 
 IMPORT = "/api/v1/agencies/import"
@@ -60,30 +57,6 @@ def count(db: Any, short_name: str) -> int:
     db.rollback()
     db.expire_all()
     return db.scalar(select(func.count()).select_from(Agency).where(Agency.short_name == short_name)) or 0
-
-
-@pytest.fixture
-def run_cli(settings, monkeypatch):
-    """Invoke `accord ...` against the test database; get_settings' cache is cleared around
-    each call so the environment given here is what the command reads."""
-    # wide consoles: Rich must not wrap the report table's cells
-    monkeypatch.setattr(cli.console, "_width", 400)
-    monkeypatch.setattr(cli.err, "_width", 400)
-
-    def _run(*args: str, env: dict[str, str | None] | None = None) -> Any:
-        environ: dict[str, str | None] = {
-            "ACCORD_DATABASE_URL": settings.database_url,
-            "ACCORD_SECRET_KEY": settings.secret_key,
-            "ACCORD_ENV": "test",
-            **(env or {}),
-        }
-        get_settings.cache_clear()
-        try:
-            return CliRunner().invoke(cli.app, list(args), env=environ)
-        finally:
-            get_settings.cache_clear()
-
-    return _run
 
 
 def no_traceback(result: Any) -> None:
