@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from schemathesis import checks
 
 from tests.conftest import api_token, bearer
@@ -54,7 +54,14 @@ def make_module_user(session_factory):
 
 
 @schema.parametrize()
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+# No shrinking: a failure prints its reproducing curl command, and the run stays short.
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+)
 def test_api_never_answers_5xx(case, admin_headers, app):
     app.state.login_limiter.reset()
     headers = {} if case.operation.path == "/api/v1/auth/token" else admin_headers

@@ -76,3 +76,11 @@ def test_production_refuses_demo_secrets():
     assert not Settings(env="production", secret_key="x" * 40).production_problems()
     assert Settings(env="production").mfa_enforced and Settings(env="production").secure_cookies
     assert not Settings(env="demo").mfa_enforced
+
+
+def test_paging_beyond_the_database_integer_range_is_422(client, as_user):
+    headers, _ = as_user("platform_admin", None)
+    for path in ("/api/v1/people", "/api/v1/users", "/api/v1/agencies", "/api/v1/audit/events"):
+        response = client.get(f"{path}?offset=9223372036854775808", headers=headers)
+        assert response.status_code == 422, path
+        assert response.json()["error"]["fields"][0]["field"] == "offset"

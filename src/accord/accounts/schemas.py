@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import Field, field_validator
 
-from accord.core.schemas import ReadModel, Strict, optional_email
+from accord.core.schemas import MAX_OFFSET, ReadModel, Strict, optional_email
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._@-]{2,149}$"
 Username = Field(min_length=3, max_length=150, pattern=USERNAME_PATTERN)
@@ -103,7 +103,7 @@ class UserFilter(Strict):
     agency_id: uuid.UUID | None = None
     locked: bool | None = None
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 class RoleRead(ReadModel):

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from accord.core.schemas import ReadModel, Strict
+from accord.core.schemas import MAX_OFFSET, ReadModel, Strict
 
 
 class AuditEventRead(ReadModel):
@@ -35,4 +35,4 @@ class AuditFilter(Strict):
     since: datetime | None = None
     until: datetime | None = None
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)

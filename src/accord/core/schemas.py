@@ -8,6 +8,8 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict
 
 T = TypeVar("T")
+# Paging past this is not browsing; it also keeps OFFSET inside the databases' integer range.
+MAX_OFFSET = 1_000_000
 
 
 def optional_email(value: str | None) -> str | None:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from accord.core.schemas import ReadModel, Strict, optional_email
+from accord.core.schemas import MAX_OFFSET, ReadModel, Strict, optional_email
 from accord.directory.vocab import CAPABILITIES
 
 AgencyKind = Literal[
@@ -108,7 +108,7 @@ class AgencyFilter(Strict):
     level: AgencyLevel | None = None
     capability: str | None = None
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
     @field_validator("capability")
     @classmethod
@@ -160,7 +160,7 @@ class PersonFilter(Strict):
     liaison: bool | None = None
     duty: bool | None = None
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 class CapabilityRead(ReadModel):
