@@ -937,3 +937,17 @@ def test_largest_allowed_limit_is_500(client, viewer):
     response = client.get(AGENCIES, params={"limit": 500}, headers=viewer)
     assert response.status_code == 200
     error_of(client.get(AGENCIES, params={"limit": 501}, headers=viewer), 422, "invalid")
+
+
+def test_search_wildcards_are_taken_literally(client, as_user):
+    headers, _ = as_user("viewer", "HPD")
+    everything = client.get("/api/v1/agencies", params={"limit": 500}, headers=headers).json()["items"]
+    for term in ("%", "_", "\\", "f%d"):
+        expected = {
+            a["short_name"]
+            for a in everything
+            if any(term.lower() in a[k].lower() for k in ("name", "short_name", "jurisdiction_name"))
+        }
+        found = client.get("/api/v1/agencies", params={"q": term, "limit": 500}, headers=headers).json()["items"]
+        assert {a["short_name"] for a in found} == expected, term
+    assert client.get("/api/v1/agencies", params={"q": "SHERIFF"}, headers=headers).json()["total"] >= 3

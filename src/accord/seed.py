@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from accord.accounts import service as accounts
 from accord.accounts.models import User
+from accord.accounts.schemas import MembershipCreate
 from accord.authz.actor import Actor, MembershipGrant
 from accord.authz.permissions import PERMISSIONS
 from accord.authz.roles import BUILTIN_ROLES
@@ -98,8 +99,6 @@ def seed_demo(db: Session, settings: Settings) -> list[DemoLogin]:
             )
             if platform:
                 # The platform administrator also belongs to their home agency as its admin.
-                from accord.accounts.schemas import MembershipCreate
-
                 accounts.add_membership(
                     db, actor=actor, user_id=user.id, data=MembershipCreate(agency_id=agency.id, role="agency_admin")
                 )

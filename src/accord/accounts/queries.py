@@ -12,6 +12,7 @@ from accord.accounts.models import ApiToken, User, UserSession
 from accord.accounts.schemas import UserFilter
 from accord.authz import Actor, scope
 from accord.authz.models import Membership, Role
+from accord.core.db import contains
 from accord.core.errors import NotFound
 
 SELF = "accounts:self:manage"
@@ -27,8 +28,7 @@ def get_user(db: Session, actor: Actor, user_id: uuid.UUID, *, action: str = "ac
 def list_users(db: Session, actor: Actor, filters: UserFilter) -> tuple[list[User], int]:
     stmt = scope(actor, "accounts:user:read", select(User))
     if filters.q:
-        pattern = f"%{filters.q.lower()}%"
-        stmt = stmt.where(or_(func.lower(User.username).like(pattern), func.lower(User.display_name).like(pattern)))
+        stmt = stmt.where(or_(contains(User.username, filters.q), contains(User.display_name, filters.q)))
     if filters.agency_id:
         stmt = stmt.where(User.id.in_(select(Membership.user_id).where(Membership.agency_id == filters.agency_id)))
     if filters.locked is not None:
@@ -73,7 +73,3 @@ def get_token(db: Session, actor: Actor, token_id: uuid.UUID) -> ApiToken:
 def list_roles(db: Session) -> list[Role]:
     """Roles are reference data: readable by every signed-in user (route requires authz:role:read)."""
     return list(db.scalars(select(Role).order_by(Role.platform.desc(), Role.name)))
-
-
-def user_for_session(db: Session, session: UserSession) -> User | None:
-    return db.get(User, session.user_id)

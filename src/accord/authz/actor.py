@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 
@@ -34,7 +34,6 @@ class Actor:
     session_id: uuid.UUID | None = None
     token_id: uuid.UUID | None = None
     client_addr: str | None = None
-    extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def authenticated(self) -> bool:
@@ -72,4 +71,3 @@ class Actor:
 
 
 ANONYMOUS: Final = Actor(user_id=None, username="anonymous")
-SYSTEM: Final = Actor(user_id=None, username="system", auth_method="system")

@@ -188,7 +188,9 @@ def person_edit(
     actor: Annotated[Actor, Depends(Permission("directory:person:update"))],
 ) -> Response:
     person = queries.get_person(db, actor, person_id)
-    return render(request, "directory/person_form.html", {"person": person, "form": person.__dict__, "errors": {}})
+    fields = ("full_name", "title", "email", "phone", "is_liaison", "is_duty_contact")
+    form = {name: getattr(person, name) for name in fields}
+    return render(request, "directory/person_form.html", {"person": person, "form": form, "errors": {}})
 
 
 @router.post("/directory/people/{person_id}/edit", dependencies=[Csrf])

@@ -9,6 +9,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from accord.authz import Actor, scope
+from accord.core.db import contains
 from accord.core.errors import NotFound
 from accord.directory import policy as _policy  # noqa: F401  (registers the policies)
 from accord.directory.models import Agency, AgencyCapability, Person
@@ -18,21 +19,12 @@ READ_AGENCY = "directory:agency:read"
 READ_PERSON = "directory:person:read"
 
 
-def _like(term: str) -> str:
-    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _agency_stmt(actor: Actor, filters: AgencyFilter) -> Select[Agency]:
     stmt = scope(actor, READ_AGENCY, select(Agency))
     if filters.q:
-        pattern = _like(filters.q)
+        q = filters.q
         stmt = stmt.where(
-            or_(
-                func.lower(Agency.name).like(pattern, escape="\\"),
-                func.lower(Agency.short_name).like(pattern, escape="\\"),
-                func.lower(Agency.jurisdiction_name).like(pattern, escape="\\"),
-            )
+            or_(contains(Agency.name, q), contains(Agency.short_name, q), contains(Agency.jurisdiction_name, q))
         )
     if filters.kind:
         stmt = stmt.where(Agency.kind == filters.kind)
@@ -98,13 +90,7 @@ def count_by_kind(db: Session, actor: Actor) -> dict[str, int]:
 def _person_stmt(actor: Actor, filters: PersonFilter) -> Select[Person]:
     stmt = scope(actor, READ_PERSON, select(Person))
     if filters.q:
-        pattern = _like(filters.q)
-        stmt = stmt.where(
-            or_(
-                func.lower(Person.full_name).like(pattern, escape="\\"),
-                func.lower(Person.title).like(pattern, escape="\\"),
-            )
-        )
+        stmt = stmt.where(or_(contains(Person.full_name, filters.q), contains(Person.title, filters.q)))
     if filters.agency_id:
         stmt = stmt.where(Person.agency_id == filters.agency_id)
     if filters.liaison is not None:

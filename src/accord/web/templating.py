@@ -40,10 +40,9 @@ def _available_paths(request: Request) -> frozenset[str]:
 def csrf_token(request: Request) -> str:
     """The token forms must echo: the session's own, or before sign-in one bound to a
     random cookie (double submit, signed with the server secret)."""
-    for attr in ("csrf_token",):
-        value = getattr(request.state, attr, None)
-        if isinstance(value, str):
-            return value
+    value = getattr(request.state, "csrf_token", None)
+    if isinstance(value, str):
+        return value
     pending = getattr(request.state, "pending_session", None)
     if pending is not None:
         return str(pending.csrf_token)
