@@ -111,6 +111,7 @@ def make_user(db: Session) -> Any:
     from accord.directory.models import Agency
 
     def _make(role: str = "viewer", agency: str | None = "CCSO", password: str = DEMO_PASSWORD) -> dict[str, Any]:
+        db.rollback()  # a write from an old SQLite snapshot would fail as "database is locked"
         agency_id = db.scalar(select(Agency.id).where(Agency.short_name == agency)) if agency else None
         username = unique(f"{role.replace('_', '')}-")
         user = create_user_unchecked(

@@ -24,6 +24,7 @@ from accord import __version__
 from accord.accounts import api as accounts_api
 from accord.accounts import pages as accounts_pages
 from accord.accounts.auth import make_resolver
+from accord.agreements import api as agreements_api
 from accord.audit import api as audit_api
 from accord.audit import pages as audit_pages
 from accord.audit.service import record_event
@@ -260,6 +261,7 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
     routers = (
         accounts_api.router,
         directory_api.router,
+        agreements_api.router,
         audit_api.router,
         accounts_pages.router,
         directory_pages.router,

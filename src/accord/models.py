@@ -1,6 +1,20 @@
 """Every table of Accord, imported in one place for Alembic and schema checks."""
 
 from accord.accounts.models import ApiToken, LoginAttempt, RecoveryCode, User, UserSession
+from accord.agreements.models import (
+    Agreement,
+    AgreementVersion,
+    Clause,
+    Decision,
+    Dispute,
+    GovernanceBody,
+    Grant,
+    OptOut,
+    Partnership,
+    PartnershipMember,
+    Signature,
+    VersionParty,
+)
 from accord.audit.models import AuditEvent
 from accord.authz.models import Membership, Role, RolePermission
 from accord.core.db import Base
@@ -11,15 +25,27 @@ metadata = Base.metadata
 __all__ = [
     "Agency",
     "AgencyCapability",
+    "Agreement",
+    "AgreementVersion",
     "ApiToken",
     "AuditEvent",
+    "Clause",
+    "Decision",
+    "Dispute",
+    "GovernanceBody",
+    "Grant",
     "LoginAttempt",
     "Membership",
+    "OptOut",
+    "Partnership",
+    "PartnershipMember",
     "Person",
     "RecoveryCode",
     "Role",
     "RolePermission",
+    "Signature",
     "User",
     "UserSession",
+    "VersionParty",
     "metadata",
 ]

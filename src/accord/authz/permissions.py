@@ -16,6 +16,13 @@ PERMISSIONS: dict[str, str] = {
     "directory:person:create": "Add people to an agency",
     "directory:person:update": "Edit people of an agency",
     "directory:person:delete": "Remove people from an agency",
+    # agreements
+    "agreements:partnership:read": "See the partnerships one's agency belongs to, their governance and disputes",
+    "agreements:partnership:manage": "Form partnerships, add members, record governance decisions and disputes",
+    "agreements:agreement:read": "See the agreements one's agency is party to, their versions and grants",
+    "agreements:agreement:draft": "Draft, edit, propose and amend agreements for one's agency",
+    "agreements:agreement:sign": "Sign agreements on behalf of one's agency",
+    "agreements:agreement:manage": "Suspend, resume, terminate or opt one's agency out of agreements",
     # accounts
     "accounts:self:manage": "Manage one's own MFA, sessions and API tokens",
     "accounts:user:read": "See user accounts of an agency",

@@ -17,7 +17,16 @@ class RoleDefinition:
     permissions: frozenset[str]
 
 
-_BASE = frozenset({"directory:agency:read", "directory:person:read", "accounts:self:manage", "authz:role:read"})
+_BASE = frozenset(
+    {
+        "directory:agency:read",
+        "directory:person:read",
+        "accounts:self:manage",
+        "authz:role:read",
+        "agreements:partnership:read",
+        "agreements:agreement:read",
+    }
+)
 
 BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
     RoleDefinition(
@@ -42,6 +51,8 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
             "accounts:user:create",
             "accounts:user:update",
             "audit:event:read",
+            "agreements:agreement:sign",
+            "agreements:agreement:manage",
         },
     ),
     RoleDefinition(
@@ -49,7 +60,12 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
         "Partnership coordinator",
         "Forms partnerships, drafts agreements and collects signatures.",
         False,
-        _BASE,
+        _BASE
+        | {
+            "agreements:partnership:manage",
+            "agreements:agreement:draft",
+            "agreements:agreement:manage",
+        },
     ),
     RoleDefinition("analyst", "Analyst", "Shares and searches records across partners.", False, _BASE),
     RoleDefinition("commander", "Incident commander", "Runs joint incidents and the operating picture.", False, _BASE),

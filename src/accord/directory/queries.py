@@ -119,6 +119,16 @@ def agency_exists(db: Session, agency_id: uuid.UUID) -> bool:
     return db.scalar(select(Agency.id).where(Agency.id == agency_id)) is not None
 
 
+def person_exists(db: Session, person_id: uuid.UUID) -> bool:
+    return db.scalar(select(Person.id).where(Person.id == person_id)) is not None
+
+
+def person_in_agency(db: Session, person_id: uuid.UUID, agency_id: uuid.UUID) -> Person | None:
+    """Reference check for liaisons: the person, if they belong to that agency."""
+    stmt = select(Person).where(Person.id == person_id, Person.agency_id == agency_id)
+    return db.scalars(stmt).unique().first()
+
+
 def person_for_user(db: Session, user_id: uuid.UUID) -> Person | None:
     """The directory entry linked to a signed-in user (their own record, no scope needed)."""
     return db.scalars(select(Person).where(Person.user_id == user_id)).unique().first()

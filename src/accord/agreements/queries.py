@@ -1,0 +1,92 @@
+"""Reads of partnerships and agreements, through ``authz.scope``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from accord.agreements import policy as _policy  # noqa: F401  (registers the policies)
+from accord.agreements.models import Agreement, AgreementVersion, Decision, Dispute, GovernanceBody, Grant, Partnership
+from accord.agreements.schemas import AgreementFilter
+from accord.authz import Actor, scope
+from accord.core.db import contains
+from accord.core.errors import NotFound
+
+READ_PARTNERSHIP = "agreements:partnership:read"
+READ_AGREEMENT = "agreements:agreement:read"
+
+
+def list_partnerships(db: Session, actor: Actor) -> list[Partnership]:
+    return list(db.scalars(scope(actor, READ_PARTNERSHIP, select(Partnership)).order_by(Partnership.name)))
+
+
+def get_partnership(db: Session, actor: Actor, partnership_id: uuid.UUID) -> Partnership:
+    row = db.scalar(scope(actor, READ_PARTNERSHIP, select(Partnership).where(Partnership.id == partnership_id)))
+    if row is None:
+        raise NotFound("partnership")
+    return row
+
+
+def bodies_of(db: Session, actor: Actor, partnership_id: uuid.UUID) -> list[GovernanceBody]:
+    stmt = scope(actor, READ_PARTNERSHIP, select(GovernanceBody)).where(GovernanceBody.partnership_id == partnership_id)
+    return list(db.scalars(stmt.order_by(GovernanceBody.name)))
+
+
+def get_body(db: Session, actor: Actor, body_id: uuid.UUID) -> GovernanceBody:
+    row = db.scalar(scope(actor, READ_PARTNERSHIP, select(GovernanceBody).where(GovernanceBody.id == body_id)))
+    if row is None:
+        raise NotFound("governance body")
+    return row
+
+
+def decisions_of(db: Session, body_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Decision]]:
+    """Decisions of bodies the caller already reached through ``get_body``/``bodies_of``."""
+    found: dict[uuid.UUID, list[Decision]] = {b: [] for b in body_ids}
+    stmt = select(Decision).where(Decision.body_id.in_(body_ids)).order_by(Decision.decided_on, Decision.recorded_at)
+    for decision in db.scalars(stmt):
+        found[decision.body_id].append(decision)
+    return found
+
+
+def disputes_of(db: Session, actor: Actor, partnership_id: uuid.UUID) -> list[Dispute]:
+    stmt = scope(actor, READ_PARTNERSHIP, select(Dispute)).where(Dispute.partnership_id == partnership_id)
+    return list(db.scalars(stmt.order_by(Dispute.created_at)))
+
+
+def get_dispute(db: Session, actor: Actor, dispute_id: uuid.UUID) -> Dispute:
+    row = db.scalar(scope(actor, READ_PARTNERSHIP, select(Dispute).where(Dispute.id == dispute_id)))
+    if row is None:
+        raise NotFound("dispute")
+    return row
+
+
+def list_agreements(db: Session, actor: Actor, filters: AgreementFilter) -> tuple[list[Agreement], int]:
+    stmt = scope(actor, READ_AGREEMENT, select(Agreement))
+    if filters.kind:
+        stmt = stmt.where(Agreement.kind == filters.kind)
+    if filters.partnership_id:
+        stmt = stmt.where(Agreement.partnership_id == filters.partnership_id)
+    if filters.q:
+        titled = select(AgreementVersion.agreement_id).where(contains(AgreementVersion.title, filters.q))
+        stmt = stmt.where(Agreement.id.in_(titled))
+    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db.scalars(stmt.order_by(Agreement.created_at.desc()).limit(filters.limit).offset(filters.offset))
+    return list(rows), total
+
+
+def get_agreement(db: Session, actor: Actor, agreement_id: uuid.UUID) -> Agreement:
+    row = db.scalar(scope(actor, READ_AGREEMENT, select(Agreement).where(Agreement.id == agreement_id)))
+    if row is None:
+        raise NotFound("agreement")
+    return row
+
+
+def grants_of(db: Session, agreement: Agreement, at: datetime | None = None) -> list[Grant]:
+    """The compiled grants of an agreement the caller already reached (optionally those valid at ``at``)."""
+    stmt = select(Grant).where(Grant.agreement_id == agreement.id)
+    if at is not None:
+        stmt = stmt.where(Grant.valid_from <= at, (Grant.valid_until.is_(None)) | (Grant.valid_until > at))
+    return list(db.scalars(stmt.order_by(Grant.provider_agency_id, Grant.recipient_agency_id, Grant.category)))
