@@ -38,6 +38,7 @@ from accord.core.logging import get_logger, request_id_var
 from accord.core.ratelimit import SlidingWindowLimiter
 from accord.directory import api as directory_api
 from accord.directory import pages as directory_pages
+from accord.sharing import api as sharing_api
 from accord.web.templating import html_error
 
 log = get_logger("accord.http")
@@ -262,6 +263,7 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
         accounts_api.router,
         directory_api.router,
         agreements_api.router,
+        sharing_api.router,
         audit_api.router,
         accounts_pages.router,
         directory_pages.router,

@@ -19,6 +19,7 @@ from accord.audit.models import AuditEvent
 from accord.authz.models import Membership, Role, RolePermission
 from accord.core.db import Base
 from accord.directory.models import Agency, AgencyCapability, Person
+from accord.sharing.models import Record, RecordRecipient
 
 metadata = Base.metadata
 
@@ -40,6 +41,8 @@ __all__ = [
     "Partnership",
     "PartnershipMember",
     "Person",
+    "Record",
+    "RecordRecipient",
     "RecoveryCode",
     "Role",
     "RolePermission",

@@ -73,3 +73,8 @@ def get_token(db: Session, actor: Actor, token_id: uuid.UUID) -> ApiToken:
 def list_roles(db: Session) -> list[Role]:
     """Roles are reference data: readable by every signed-in user (route requires authz:role:read)."""
     return list(db.scalars(select(Role).order_by(Role.platform.desc(), Role.name)))
+
+
+def user_exists(db: Session, user_id: uuid.UUID) -> bool:
+    """Existence only, for validating references (e.g. the named recipients of a RED record)."""
+    return db.scalar(select(User.id).where(User.id == user_id, User.is_active.is_(True))) is not None

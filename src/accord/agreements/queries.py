@@ -5,11 +5,21 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from accord.agreements import policy as _policy  # noqa: F401  (registers the policies)
-from accord.agreements.models import Agreement, AgreementVersion, Decision, Dispute, GovernanceBody, Grant, Partnership
+from accord.agreements.models import (
+    Agreement,
+    AgreementVersion,
+    Clause,
+    Decision,
+    Dispute,
+    GovernanceBody,
+    Grant,
+    Partnership,
+    PartnershipMember,
+)
 from accord.agreements.schemas import AgreementFilter
 from accord.authz import Actor, scope
 from accord.core.db import contains
@@ -90,3 +100,92 @@ def grants_of(db: Session, agreement: Agreement, at: datetime | None = None) -> 
     if at is not None:
         stmt = stmt.where(Grant.valid_from <= at, (Grant.valid_until.is_(None)) | (Grant.valid_until > at))
     return list(db.scalars(stmt.order_by(Grant.provider_agency_id, Grant.recipient_agency_id, Grant.category)))
+
+
+def active_grants(db: Session, recipients: list[uuid.UUID], at: datetime) -> list[Grant]:
+    """Grants in force at ``at`` whose recipient is one of ``recipients`` (the caller's own
+    agencies: a grant is the recipient's own access right, so no further scope applies)."""
+    stmt = select(Grant).where(
+        Grant.recipient_agency_id.in_(recipients),
+        Grant.valid_from <= at,
+        (Grant.valid_until.is_(None)) | (Grant.valid_until > at),
+    )
+    return list(db.scalars(stmt))
+
+
+def grants_from(db: Session, provider: uuid.UUID, at: datetime) -> list[Grant]:
+    """Grants in force at ``at`` from ``provider`` (the caller's own agency) to others."""
+    stmt = select(Grant).where(
+        Grant.provider_agency_id == provider,
+        Grant.valid_from <= at,
+        (Grant.valid_until.is_(None)) | (Grant.valid_until > at),
+    )
+    return list(db.scalars(stmt))
+
+
+def partner_agencies_select(agencies: list[uuid.UUID], at: datetime) -> Select[uuid.UUID]:
+    """SELECT of the agencies sharing a current, active partnership with any of ``agencies``."""
+    mine, theirs = aliased(PartnershipMember), aliased(PartnershipMember)
+    today = at.date()
+    return (
+        select(theirs.agency_id)
+        .join(mine, mine.partnership_id == theirs.partnership_id)
+        .join(Partnership, Partnership.id == theirs.partnership_id)
+        .where(
+            mine.agency_id.in_(agencies),
+            mine.left_at.is_(None),
+            theirs.left_at.is_(None),
+            Partnership.starts_on <= today,
+            or_(Partnership.ends_on.is_(None), Partnership.ends_on >= today),
+        )
+    )
+
+
+def partners_of(db: Session, agencies: list[uuid.UUID], at: datetime) -> set[uuid.UUID]:
+    return set(db.scalars(partner_agencies_select(agencies, at)))
+
+
+def covering_grant_exists(
+    *,
+    provider: ColumnExpressionArgument[uuid.UUID],
+    category: ColumnExpressionArgument[str],
+    purpose: ColumnExpressionArgument[str],
+    tier: ColumnExpressionArgument[int],
+    roles: dict[uuid.UUID, set[str]],
+    at: datetime,
+) -> ColumnElement[bool]:
+    """EXISTS a grant in force at ``at`` from ``provider`` to one of the caller's agencies
+    (and a role it holds there) covering ``category``, ``purpose`` and ``tier``. The
+    arguments are columns of the caller's table, so this correlates set-wise in SQL."""
+    recipient = or_(
+        *(
+            and_(
+                Grant.recipient_agency_id == agency_id,
+                or_(Grant.recipient_role.is_(None), Grant.recipient_role.in_(sorted(agency_roles))),
+            )
+            for agency_id, agency_roles in roles.items()
+        )
+    )
+    return exists().where(
+        Grant.provider_agency_id == provider,
+        Grant.category == category,
+        Grant.purpose == purpose,
+        Grant.max_tier >= tier,
+        Grant.aggregates_only.is_(False),
+        Grant.valid_from <= at,
+        or_(Grant.valid_until.is_(None), Grant.valid_until > at),
+        recipient,
+    )
+
+
+def clause_context(
+    db: Session, clause_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[Agreement, AgreementVersion, Clause]]:
+    """Agreement, version and clause behind grants the caller already holds (for "why")."""
+    stmt = (
+        select(Clause, AgreementVersion, Agreement)
+        .join(AgreementVersion, AgreementVersion.id == Clause.version_id)
+        .join(Agreement, Agreement.id == AgreementVersion.agreement_id)
+        .where(Clause.id.in_(clause_ids))
+    )
+    return {clause.id: (agreement, version, clause) for clause, version, agreement in db.execute(stmt)}

@@ -28,6 +28,7 @@ def record_event(
     details: dict[str, Any] | None = None,
     username: str | None = None,
     client_addr: str | None = None,
+    clause_id: uuid.UUID | None = None,
 ) -> AuditEvent:
     if outcome not in OUTCOMES:
         raise ValueError(f"audit outcome must be one of {OUTCOMES}")
@@ -41,6 +42,7 @@ def record_event(
         outcome=outcome,
         object_type=object_type,
         object_id=str(object_id) if object_id is not None else None,
+        clause_id=clause_id,
         client_addr=client_addr or (actor.client_addr if actor else None),
         request_id=request_id_var.get(),
         details=details or {},

@@ -23,6 +23,9 @@ PERMISSIONS: dict[str, str] = {
     "agreements:agreement:draft": "Draft, edit, propose and amend agreements for one's agency",
     "agreements:agreement:sign": "Sign agreements on behalf of one's agency",
     "agreements:agreement:manage": "Suspend, resume, terminate or opt one's agency out of agreements",
+    # sharing
+    "sharing:record:read": "See records: one's agency's own, and partners' under agreements in force",
+    "sharing:record:create": "Create records on behalf of one's agency",
     # accounts
     "accounts:self:manage": "Manage one's own MFA, sessions and API tokens",
     "accounts:user:read": "See user accounts of an agency",

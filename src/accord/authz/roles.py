@@ -25,6 +25,7 @@ _BASE = frozenset(
         "authz:role:read",
         "agreements:partnership:read",
         "agreements:agreement:read",
+        "sharing:record:read",
     }
 )
 
@@ -67,8 +68,16 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
             "agreements:agreement:manage",
         },
     ),
-    RoleDefinition("analyst", "Analyst", "Shares and searches records across partners.", False, _BASE),
-    RoleDefinition("commander", "Incident commander", "Runs joint incidents and the operating picture.", False, _BASE),
+    RoleDefinition(
+        "analyst", "Analyst", "Shares and searches records across partners.", False, _BASE | {"sharing:record:create"}
+    ),
+    RoleDefinition(
+        "commander",
+        "Incident commander",
+        "Runs joint incidents and the operating picture.",
+        False,
+        _BASE | {"sharing:record:create"},
+    ),
     RoleDefinition("logistics", "Logistics / finance", "Keeps resources, deployments and costs.", False, _BASE),
     RoleDefinition("trainer", "Training officer", "Runs trainings, exercises and after-action reviews.", False, _BASE),
     RoleDefinition(

@@ -1,0 +1,81 @@
+"""Why one caller sees one record, and which of its fields are masked for them.
+
+The SQL predicate (policy.py) decides *whether*; this module, given the grants and
+partners the caller's agencies hold (two queries per request, not per row), says *how*:
+the basis of access (owner, named, grant, partnership, public) and the masked fields.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from accord.agreements.models import Grant
+from accord.sharing.categories import labelled_fields
+from accord.sharing.models import Record
+from accord.sharing.policy import RED
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What the caller's agencies hold right now."""
+
+    user_id: uuid.UUID | None
+    roles: dict[uuid.UUID, set[str]]
+    grants: list[Grant]
+    partners: set[uuid.UUID]
+
+
+@dataclass(frozen=True)
+class Access:
+    basis: str  # owner | named | grant | partnership | public
+    grants: tuple[Grant, ...] = ()
+    masked: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def clause_id(self) -> uuid.UUID | None:
+        return self.grants[0].clause_id if self.grants else None
+
+
+def covering(viewer: Viewer, record: Record) -> list[Grant]:
+    return [
+        g
+        for g in viewer.grants
+        if g.provider_agency_id == record.owner_agency_id
+        and g.category == record.category
+        and g.purpose == record.purpose
+        and g.max_tier >= record.tier_rank
+        and not g.aggregates_only
+        and g.recipient_agency_id in viewer.roles
+        and (g.recipient_role is None or g.recipient_role in viewer.roles[g.recipient_agency_id])
+    ]
+
+
+def granted_labels(grants: list[Grant]) -> set[str]:
+    labels: set[str] = set()
+    for g in grants:
+        labels |= {label for label, on in (("PII", g.grants_pii), ("PHI", g.grants_phi), ("CJI", g.grants_cji)) if on}
+    return labels
+
+
+def access_to(viewer: Viewer, record: Record) -> Access:
+    """Basis and masks for a record the predicate already let through."""
+    if record.owner_agency_id in viewer.roles:
+        return Access("owner")
+    if record.tier_rank == RED:
+        return Access("named")
+    grants = covering(viewer, record)
+    labels = granted_labels(grants)
+    # Every ungranted labelled field is masked, filled or not, so masks reveal nothing.
+    masked = {name: label for name, label in labelled_fields(record.category).items() if label not in labels}
+    if grants:
+        return Access("grant", tuple(grants), masked)
+    if record.owner_agency_id in viewer.partners:
+        return Access("partnership", (), masked)
+    return Access("public", (), masked)
+
+
+def masked_body(record: Record, access: Access) -> dict[str, object]:
+    shown: dict[str, object] = {k: v for k, v in record.body.items() if k not in access.masked}
+    shown.update(dict.fromkeys(access.masked))
+    return shown

@@ -1,0 +1,142 @@
+"""JSON API of records: create, list/search, detail, explain, recipients preview."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from accord.agreements import queries as agreements
+from accord.authz import Actor
+from accord.authz.deps import Permission
+from accord.core.deps import DB
+from accord.core.schemas import Page
+from accord.core.time import utcnow
+from accord.sharing import queries, service
+from accord.sharing.access import Access, granted_labels, masked_body
+from accord.sharing.categories import json_schema
+from accord.sharing.models import Record
+from accord.sharing.policy import CLEAR, GREEN, RED
+from accord.sharing.schemas import Explanation, GrantBasis, RecipientPreview, RecordCreate, RecordFilter, RecordRead
+
+router = APIRouter(prefix="/api/v1/records", tags=["records"])
+Read = Annotated[Actor, Depends(Permission("sharing:record:read"))]
+Create = Annotated[Actor, Depends(Permission("sharing:record:create"))]
+
+
+def record_read(record: Record, access: Access) -> RecordRead:
+    return RecordRead(
+        id=record.id,
+        owner_agency_id=record.owner_agency_id,
+        category=record.category,
+        tier=record.tier,
+        purpose=record.purpose,
+        title=record.title,
+        body=masked_body(record, access),
+        masked_fields=access.masked,
+        geometry=record.geometry,
+        event_at=record.event_at,
+        created_at=record.created_at,
+        access=access.basis,
+    )
+
+
+@router.get("/categories")
+def categories(_: Read) -> dict[str, Any]:
+    """The JSON Schema of each category's body; labelled fields carry `x-accord-label`."""
+    from accord.sharing.categories import SPECS
+
+    return {category: json_schema(category) for category in SPECS}
+
+
+@router.post("", response_model=RecordRead, status_code=201)
+def create(body: RecordCreate, actor: Create, db: DB) -> RecordRead:
+    record = service.create_record(db, actor=actor, data=body)
+    db.commit()
+    return record_read(record, Access("owner"))
+
+
+@router.post("/preview-recipients", response_model=RecipientPreview)
+def preview_recipients(body: RecordCreate, actor: Create, db: DB) -> RecipientPreview:
+    """Before saving: which agencies (and roles) would receive this record, under which clause."""
+    service.check_owner(db, actor=actor, owner_agency_id=body.owner_agency_id)
+    rank = {"CLEAR": CLEAR, "GREEN": GREEN, "AMBER": 2, "AMBER+STRICT": 3, "RED": RED}[body.tier]
+    if rank == CLEAR:
+        return RecipientPreview(audience="everyone, including the public", agencies=[], people=[])
+    if rank == RED:
+        return RecipientPreview(audience="the named people only", agencies=[], people=body.red_recipients)
+    now = utcnow()
+    found: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for g in agreements.grants_from(db, body.owner_agency_id, now):
+        if g.category == body.category and g.purpose == body.purpose and g.max_tier >= rank and not g.aggregates_only:
+            key = (str(g.recipient_agency_id), g.recipient_role)
+            found.setdefault(
+                key,
+                {
+                    "agency_id": key[0],
+                    "role": g.recipient_role,
+                    "basis": "grant",
+                    "clause_id": str(g.clause_id),
+                    "labels": sorted(granted_labels([g])),
+                },
+            )
+    if rank == GREEN:
+        for partner in agreements.partners_of(db, [body.owner_agency_id], now) - {body.owner_agency_id}:
+            found.setdefault((str(partner), None), {"agency_id": str(partner), "role": None, "basis": "partnership"})
+    return RecipientPreview(audience="the agencies listed", agencies=list(found.values()), people=[])
+
+
+@router.get("", response_model=Page[RecordRead])
+def list_records(filters: Annotated[RecordFilter, Query()], actor: Read, db: DB) -> Page[RecordRead]:
+    """Records you may see (yours, and partners' under active agreements), newest event first."""
+    rows, total = queries.list_records(db, actor, filters)
+    service.log_reads(db, actor=actor, reads=rows, surface="list")
+    db.commit()
+    return Page(items=[record_read(r, a) for r, a in rows], total=total, limit=filters.limit, offset=filters.offset)
+
+
+@router.get("/{record_id}", response_model=RecordRead)
+def get_record(record_id: uuid.UUID, actor: Read, db: DB) -> RecordRead:
+    record, access = queries.get_record(db, actor, record_id)
+    service.log_reads(db, actor=actor, reads=[(record, access)], surface="detail")
+    db.commit()
+    return record_read(record, access)
+
+
+@router.get("/{record_id}/explain", response_model=Explanation)
+def explain(record_id: uuid.UUID, actor: Read, db: DB) -> Explanation:
+    """Why you can see this record: the agreement, version, clause and signatures, and which
+    fields are masked because no clause grants their label."""
+    record, access = queries.get_record(db, actor, record_id)
+    context = agreements.clause_context(db, [g.clause_id for g in access.grants])
+    bases = []
+    for grant in access.grants:
+        agreement, version, clause = context[grant.clause_id]
+        bases.append(
+            GrantBasis(
+                agreement_id=agreement.id,
+                agreement_title=version.title,
+                version=version.number,
+                clause_position=clause.position + 1,
+                clause_id=clause.id,
+                labels=sorted(granted_labels([grant])),
+                signatures=[
+                    {"agency_id": str(s.agency_id), "signer": s.signer_name, "signed_at": s.signed_at.isoformat()}
+                    for s in version.signatures
+                ],
+            )
+        )
+    reasons = {
+        "owner": "your agency owns this record",
+        "named": "you are named as a recipient of this RED record",
+        "grant": "a signed agreement in force shares it with your agency",
+        "partnership": "GREEN: your agency and the owner are members of an active partnership",
+        "public": "CLEAR: public information",
+    }
+    masked = {k: f"no clause in force grants {v} to your agency" for k, v in access.masked.items()}
+    service.log_reads(db, actor=actor, reads=[(record, access)], surface="explain")
+    db.commit()
+    return Explanation(
+        record_id=record.id, access=access.basis, reason=reasons[access.basis], grants=bases, masked_fields=masked
+    )

@@ -1,0 +1,58 @@
+"""Reads of records, all through ``authz.scope``; access and masks per caller."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from accord.agreements import queries as agreements
+from accord.authz import Actor, scope
+from accord.core.db import contains
+from accord.core.errors import NotFound
+from accord.core.time import utcnow
+from accord.sharing import policy
+from accord.sharing.access import Access, Viewer, access_to
+from accord.sharing.models import Record
+from accord.sharing.schemas import RecordFilter
+
+READ = "sharing:record:read"
+
+
+def viewer_for(db: Session, actor: Actor, at: datetime | None = None) -> Viewer:
+    roles = policy.roles_by_agency(actor, READ)
+    now = at or utcnow()
+    agencies = sorted(roles)
+    grants = agreements.active_grants(db, agencies, now) if agencies else []
+    partners = agreements.partners_of(db, agencies, now) if agencies else set()
+    return Viewer(user_id=actor.user_id, roles=roles, grants=grants, partners=partners)
+
+
+def _filtered(actor: Actor, filters: RecordFilter) -> Select[Record]:
+    stmt = scope(actor, READ, select(Record))
+    if filters.q:
+        stmt = stmt.where(contains(Record.search_text, filters.q))
+    if filters.category:
+        stmt = stmt.where(Record.category == filters.category)
+    if filters.tier:
+        stmt = stmt.where(Record.tier == filters.tier)
+    if filters.owner_agency_id:
+        stmt = stmt.where(Record.owner_agency_id == filters.owner_agency_id)
+    return stmt
+
+
+def list_records(db: Session, actor: Actor, filters: RecordFilter) -> tuple[list[tuple[Record, Access]], int]:
+    stmt = _filtered(actor, filters)
+    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db.scalars(stmt.order_by(Record.event_at.desc(), Record.id).limit(filters.limit).offset(filters.offset))
+    viewer = viewer_for(db, actor)
+    return [(r, access_to(viewer, r)) for r in rows], total
+
+
+def get_record(db: Session, actor: Actor, record_id: uuid.UUID) -> tuple[Record, Access]:
+    record = db.scalar(scope(actor, READ, select(Record).where(Record.id == record_id)))
+    if record is None:
+        raise NotFound("record")
+    return record, access_to(viewer_for(db, actor), record)

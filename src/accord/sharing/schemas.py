@@ -1,0 +1,81 @@
+"""Record I/O."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from accord.agreements.schemas import Category, Purpose
+from accord.core.schemas import MAX_OFFSET, ReadModel, Strict
+
+Tier = Literal["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
+
+
+class RecordCreate(Strict):
+    owner_agency_id: uuid.UUID
+    category: Category
+    tier: Tier
+    purpose: Purpose
+    title: str = Field(min_length=3, max_length=300)
+    body: dict[str, Any]
+    geometry: dict[str, Any] | None = None
+    event_at: datetime
+    red_recipients: list[uuid.UUID] = Field(default_factory=list, max_length=100)
+
+    @field_validator("event_at")
+    @classmethod
+    def _tz(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("event_at needs a time zone, e.g. 2026-01-01T00:00:00Z")
+        return value
+
+
+class RecordFilter(Strict):
+    q: str | None = Field(default=None, max_length=200)
+    category: Category | None = None
+    tier: Tier | None = None
+    owner_agency_id: uuid.UUID | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+
+
+class RecordRead(ReadModel):
+    id: uuid.UUID
+    owner_agency_id: uuid.UUID
+    category: str
+    tier: str
+    purpose: str
+    title: str
+    body: dict[str, Any]
+    masked_fields: dict[str, str]
+    geometry: dict[str, Any] | None
+    event_at: datetime
+    created_at: datetime
+    access: str
+
+
+class GrantBasis(ReadModel):
+    agreement_id: uuid.UUID
+    agreement_title: str
+    version: int
+    clause_position: int
+    clause_id: uuid.UUID
+    labels: list[str]
+    signatures: list[dict[str, Any]]
+
+
+class Explanation(ReadModel):
+    record_id: uuid.UUID
+    access: str
+    reason: str
+    grants: list[GrantBasis]
+    masked_fields: dict[str, str]
+
+
+class RecipientPreview(ReadModel):
+    audience: str
+    agencies: list[dict[str, Any]]
+    people: list[uuid.UUID]

@@ -1,0 +1,370 @@
+"""Records through the one door: tiers, grants, partnerships, roles, labels and masks,
+RED recipients, revocation, explain, recipients preview, audit of reads, bad input."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from accord.audit.models import AuditEvent
+from accord.core.time import utcnow
+from accord.directory.models import Agency
+from tests.conftest import api_token, assert_error, bearer, refresh, unique
+
+EVENT = "2026-11-20T14:30:00Z"
+
+
+@pytest.fixture(scope="module")
+def world(app, session_factory) -> dict[str, Any]:
+    """HPD owns records; KPD holds an agreement with HPD; WFPD shares a partnership with
+    HPD; CCSO has neither. Built once per run through the API, as people would."""
+    from fastapi.testclient import TestClient
+
+    from accord.accounts.service import create_user_unchecked
+    from accord.seed import DEMO_PASSWORD, system_actor
+
+    with session_factory() as db:
+        ids = {a.short_name: a.id for a in db.scalars(select(Agency)).unique()}
+        users: dict[str, Any] = {}
+        for key, role, agency in [
+            ("hpd_analyst", "analyst", "HPD"),
+            ("hpd_coordinator", "coordinator", "HPD"),
+            ("hpd_admin", "agency_admin", "HPD"),
+            ("kpd_analyst", "analyst", "KPD"),
+            ("kpd_viewer", "viewer", "KPD"),
+            ("kpd_named", "viewer", "KPD"),
+            ("kpd_admin", "agency_admin", "KPD"),
+            ("wfpd_viewer", "viewer", "WFPD"),
+            ("wfpd_coordinator", "coordinator", "WFPD"),
+            ("ccso_viewer", "viewer", "CCSO"),
+        ]:
+            user = create_user_unchecked(
+                db,
+                actor=system_actor("test"),
+                username=unique(f"{key.replace('_', '-')}-"),
+                display_name=key,
+                email="",
+                password=DEMO_PASSWORD,
+                agency_id=ids[agency],
+                role=role,
+                check_password_policy=False,
+            )
+            users[key] = user
+        db.commit()
+        usernames = {k: u.username for k, u in users.items()}
+        user_ids = {k: u.id for k, u in users.items()}
+    with TestClient(app) as client:
+        h = {k: bearer(api_token(client, name)) for k, name in usernames.items()}
+        partnership = {
+            "name": f"Harrowgate-Wyndham patrol partnership {unique('')}",
+            "kind": "task_force",
+            "starts_on": "2026-01-01",
+            "members": [str(ids["HPD"]), str(ids["WFPD"])],
+        }
+        assert client.post("/api/v1/partnerships", json=partnership, headers=h["hpd_coordinator"]).status_code == 201
+        clauses = [
+            {
+                "kind": "sharing",
+                "providers": [str(ids["HPD"])],
+                "recipients": [str(ids["KPD"])],
+                "categories": ["incident_report", "bolo"],
+                "max_tier": "AMBER",
+                "purposes": ["investigation"],
+                "labels": ["PII"],
+            },
+            {
+                "kind": "sharing",
+                "providers": [str(ids["HPD"])],
+                "recipients": [str(ids["KPD"])],
+                "recipient_roles": ["analyst"],
+                "categories": ["case_summary"],
+                "max_tier": "AMBER+STRICT",
+                "purposes": ["investigation"],
+                "labels": ["CJI"],
+            },
+        ]
+        draft = {
+            "kind": "data_use",
+            "title": "HPD-KPD investigations data-use agreement",
+            "parties": [str(ids["HPD"]), str(ids["KPD"])],
+            "effective_at": (utcnow() - timedelta(minutes=5)).isoformat(),
+            "clauses": clauses,
+        }
+        agreement = client.post("/api/v1/agreements", json=draft, headers=h["hpd_coordinator"]).json()
+        digest = client.post(f"/api/v1/agreements/{agreement['id']}/propose", headers=h["hpd_coordinator"]).json()[
+            "versions"
+        ][0]["content_hash"]
+        for who, short in (("hpd_admin", "HPD"), ("kpd_admin", "KPD")):
+            signed = client.post(
+                f"/api/v1/agreements/{agreement['id']}/sign",
+                json={"agency_id": str(ids[short]), "content_hash": digest},
+                headers=h[who],
+            )
+            assert signed.status_code == 200, signed.text
+
+        def record(name: str, **fields: Any) -> str:
+            body = {
+                "owner_agency_id": str(ids["HPD"]),
+                "category": "incident_report",
+                "tier": "AMBER",
+                "purpose": "investigation",
+                "title": f"{name} on Market Street",
+                "event_at": EVENT,
+                "body": {
+                    "summary": f"{name}: shots fired near the river",
+                    "persons_involved": "Jonah Reyes, 555-0177",
+                    "arrest_details": "Warrant 26-118 served",
+                },
+                **fields,
+            }
+            response = client.post("/api/v1/records", json=body, headers=h["hpd_analyst"])
+            assert response.status_code == 201, response.text
+            return str(response.json()["id"])
+
+        records = {
+            "clear": record("Clear", tier="CLEAR"),
+            "green": record("Green", tier="GREEN", purpose="situational_awareness"),
+            "amber": record("Amber"),
+            "amber_planning": record("Planning", purpose="planning"),
+            "strict_incident": record("Strict incident", tier="AMBER+STRICT"),
+            "strict_case": record(
+                "Strict case",
+                tier="AMBER+STRICT",
+                category="case_summary",
+                body={"summary": "Burglary ring", "suspects": "Dana Fry", "case_number": "HPD-26-0042"},
+            ),
+            "red": record(
+                "Red",
+                tier="RED",
+                category="bolo",
+                red_recipients=[str(user_ids["kpd_named"])],
+                body={"subject_description": "Tall, grey hoodie", "subject_name": "Lee Park"},
+            ),
+            "threat": record(
+                "Threat", category="threat_indicator", body={"indicator_type": "ip", "value": "203.0.113.7"}
+            ),
+        }
+    return {"ids": ids, "headers": h, "records": records, "agreement": agreement["id"], "user_ids": user_ids}
+
+
+EXPECTED = {
+    "hpd_analyst": {"clear", "green", "amber", "amber_planning", "strict_incident", "strict_case", "red", "threat"},
+    "kpd_analyst": {"clear", "amber", "strict_case"},
+    "kpd_viewer": {"clear", "amber"},
+    "kpd_named": {"clear", "amber", "red"},
+    "wfpd_viewer": {"clear", "green"},
+    "ccso_viewer": {"clear"},
+}
+
+
+def _mine(client, world, who) -> dict[str, dict[str, Any]]:
+    response = client.get("/api/v1/records?limit=500", headers=world["headers"][who])
+    assert response.status_code == 200, response.text
+    by_id = {r["id"]: r for r in response.json()["items"]}
+    return {name: by_id[rid] for name, rid in world["records"].items() if rid in by_id}
+
+
+@pytest.mark.parametrize("who", sorted(EXPECTED))
+def test_list_and_detail_follow_the_rules(client, world, who):
+    seen = _mine(client, world, who)
+    assert set(seen) == EXPECTED[who]
+    for name, rid in world["records"].items():
+        response = client.get(f"/api/v1/records/{rid}", headers=world["headers"][who])
+        assert response.status_code == (200 if name in EXPECTED[who] else 404), (who, name)
+
+
+def test_invisible_is_indistinguishable_from_absent(client, world):
+    h = world["headers"]["ccso_viewer"]
+    hidden = client.get(f"/api/v1/records/{world['records']['amber']}", headers=h)
+    absent = client.get(f"/api/v1/records/{uuid.uuid4()}", headers=h)
+    assert hidden.status_code == absent.status_code == 404
+    assert hidden.json()["error"] | {"request_id": ""} == absent.json()["error"] | {"request_id": ""}
+    assert client.get(f"/api/v1/records/{world['records']['amber']}/explain", headers=h).status_code == 404
+
+
+def test_labelled_fields_are_masked_unless_a_clause_grants_the_label(client, world):
+    kpd = _mine(client, world, "kpd_analyst")
+    amber = kpd["amber"]
+    assert amber["access"] == "grant"
+    assert amber["body"]["persons_involved"] == "Jonah Reyes, 555-0177"  # PII granted
+    assert amber["body"]["arrest_details"] is None and amber["masked_fields"] == {"arrest_details": "CJI"}
+    case = kpd["strict_case"]
+    assert case["body"]["case_number"] == "HPD-26-0042" and case["masked_fields"] == {"suspects": "PII"}
+    assert kpd["clear"]["access"] == "grant"  # a CLEAR record is public, and KPD's clause also grants its PII
+    assert kpd["clear"]["body"]["persons_involved"] == "Jonah Reyes, 555-0177"
+    public = _mine(client, world, "ccso_viewer")["clear"]
+    assert public["access"] == "public" and set(public["masked_fields"]) == {"persons_involved", "arrest_details"}
+    assert public["body"]["persons_involved"] is None
+    green = _mine(client, world, "wfpd_viewer")["green"]
+    assert green["access"] == "partnership" and green["body"]["persons_involved"] is None
+    owner = _mine(client, world, "hpd_analyst")["amber"]
+    assert owner["masked_fields"] == {} and owner["body"]["arrest_details"] == "Warrant 26-118 served"
+    red = _mine(client, world, "kpd_named")["red"]
+    assert red["access"] == "named" and red["body"]["subject_name"] == "Lee Park"
+
+
+def test_search_never_matches_masked_content(client, world):
+    h = world["headers"]["kpd_viewer"]
+    found = client.get("/api/v1/records", params={"q": "shots fired"}, headers=h).json()["items"]
+    assert {r["id"] for r in found} == {world["records"]["clear"], world["records"]["amber"]}
+    assert client.get("/api/v1/records", params={"q": "Warrant 26-118"}, headers=h).json()["total"] == 0
+    assert (
+        client.get("/api/v1/records", params={"q": "Jonah"}, headers=world["headers"]["wfpd_viewer"]).json()["total"]
+        == 0
+    )
+
+
+def test_counts_and_filters_go_through_the_same_door(client, world):
+    h = world["headers"]["kpd_analyst"]
+    owner = str(world["ids"]["HPD"])
+    assert client.get("/api/v1/records", params={"owner_agency_id": owner}, headers=h).json()["total"] == 3
+    assert client.get("/api/v1/records", params={"tier": "RED"}, headers=h).json()["total"] == 0
+    assert client.get("/api/v1/records", params={"category": "case_summary"}, headers=h).json()["total"] == 1
+
+
+def test_explain_names_agreement_version_clause_and_signatures(client, world):
+    h = world["headers"]["kpd_analyst"]
+    why = client.get(f"/api/v1/records/{world['records']['amber']}/explain", headers=h).json()
+    assert why["access"] == "grant" and len(why["grants"]) == 1
+    basis = why["grants"][0]
+    assert basis["agreement_id"] == world["agreement"] and basis["version"] == 1 and basis["clause_position"] == 1
+    assert basis["labels"] == ["PII"] and len(basis["signatures"]) == 2
+    assert why["masked_fields"] == {"arrest_details": "no clause in force grants CJI to your agency"}
+    own = client.get(
+        f"/api/v1/records/{world['records']['amber']}/explain", headers=world["headers"]["hpd_analyst"]
+    ).json()
+    assert own["access"] == "owner" and own["grants"] == []
+
+
+def test_reads_of_partner_records_are_audited_with_their_clause(client, world, db):
+    h = world["headers"]["kpd_analyst"]
+    client.get(f"/api/v1/records/{world['records']['strict_case']}", headers=h)
+    refresh(db)
+    event = db.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.object_id == world["records"]["strict_case"], AuditEvent.action == "sharing.record.read")
+        .order_by(AuditEvent.seq.desc())
+    ).first()
+    assert event is not None and event.clause_id is not None
+    assert event.agency_id == world["ids"]["HPD"] and event.details["basis"] == "grant"
+
+
+def test_recipients_preview(client, world):
+    h = world["headers"]["hpd_analyst"]
+    base = {
+        "owner_agency_id": str(world["ids"]["HPD"]),
+        "category": "case_summary",
+        "tier": "AMBER+STRICT",
+        "purpose": "investigation",
+        "title": "Preview",
+        "body": {"summary": "x"},
+        "event_at": EVENT,
+    }
+    strict = client.post("/api/v1/records/preview-recipients", json=base, headers=h).json()
+    assert strict["agencies"] == [
+        {
+            "agency_id": str(world["ids"]["KPD"]),
+            "role": "analyst",
+            "basis": "grant",
+            "clause_id": strict["agencies"][0]["clause_id"],
+            "labels": ["CJI"],
+        }
+    ]
+    green = client.post(
+        "/api/v1/records/preview-recipients",
+        json={**base, "tier": "GREEN", "category": "bolo", "body": {"subject_description": "x"}},
+        headers=h,
+    ).json()
+    assert {a["agency_id"] for a in green["agencies"]} >= {str(world["ids"]["KPD"]), str(world["ids"]["WFPD"])}
+    assert (
+        client.post("/api/v1/records/preview-recipients", json={**base, "tier": "CLEAR"}, headers=h)
+        .json()["audience"]
+        .startswith("everyone")
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"category": "rumour"}, "category"),
+        ({"tier": "PURPLE"}, "tier"),
+        ({"tier": 3}, "tier"),
+        ({"purpose": "curiosity"}, "purpose"),
+        ({"body": {}}, "body.summary"),
+        ({"body": {"summary": "x", "shoe_size": 11}}, "body.shoe_size"),
+        ({"body": {"summary": 5}}, "body.summary"),
+        ({"tier": "RED"}, "red_recipients"),
+        ({"red_recipients": ["00000000-0000-0000-0000-000000000000"]}, "red_recipients"),
+        ({"event_at": "2026-11-20T14:30:00"}, "event_at"),
+        ({"geometry": {"type": "Point", "coordinates": [200, 40]}}, "geometry.coordinates"),
+        ({"geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}}, "geometry.type"),
+        ({"owner_agency_id": "00000000-0000-0000-0000-000000000000"}, "owner_agency_id"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+def test_bad_records_are_refused_with_the_field(client, world, change, field):
+    body = {
+        "owner_agency_id": str(world["ids"]["HPD"]),
+        "category": "incident_report",
+        "tier": "AMBER",
+        "purpose": "investigation",
+        "title": "Bad input",
+        "body": {"summary": "x"},
+        "event_at": EVENT,
+        **change,
+    }
+    error = assert_error(
+        client.post("/api/v1/records", json=body, headers=world["headers"]["hpd_analyst"]), 422, "invalid"
+    )
+    assert any(f["field"] == field for f in error["fields"]), error["fields"]
+
+
+def test_records_only_for_agencies_you_act_for(client, world):
+    body = {
+        "owner_agency_id": str(world["ids"]["KPD"]),
+        "category": "incident_report",
+        "tier": "CLEAR",
+        "purpose": "investigation",
+        "title": "Not mine",
+        "body": {"summary": "x"},
+        "event_at": EVENT,
+    }
+    assert_error(client.post("/api/v1/records", json=body, headers=world["headers"]["hpd_analyst"]), 403, "forbidden")
+    assert_error(client.post("/api/v1/records", json=body, headers=world["headers"]["kpd_viewer"]), 403, "forbidden")
+
+
+def test_revocation_reaches_the_next_request(client, world):
+    """Last in this module: terminating the agreement removes KPD's access at once."""
+    assert set(_mine(client, world, "kpd_analyst")) == EXPECTED["kpd_analyst"]
+    terminated = client.post(
+        f"/api/v1/agreements/{world['agreement']}/terminate",
+        json={"reason": "End of pilot"},
+        headers=world["headers"]["kpd_admin"],
+    )
+    assert terminated.status_code == 200
+    assert set(_mine(client, world, "kpd_analyst")) == {"clear"}
+    assert (
+        client.get(f"/api/v1/records/{world['records']['amber']}", headers=world["headers"]["kpd_analyst"]).status_code
+        == 404
+    )
+    assert set(_mine(client, world, "kpd_named")) == {"clear", "red"}
+
+
+def test_the_platform_operator_reads_and_writes_no_agency_data(client, world, as_user):
+    headers, _ = as_user("platform_admin", None)
+    assert client.get("/api/v1/records?limit=500", headers=headers).json()["total"] == 0
+    assert client.get(f"/api/v1/records/{world['records']['red']}", headers=headers).status_code == 404
+    body = {
+        "owner_agency_id": str(world["ids"]["HPD"]),
+        "category": "incident_report",
+        "tier": "CLEAR",
+        "purpose": "investigation",
+        "title": "Operator",
+        "body": {"summary": "x"},
+        "event_at": EVENT,
+    }
+    assert_error(client.post("/api/v1/records", json=body, headers=headers), 403, "forbidden")
