@@ -337,6 +337,47 @@ def test_records_only_for_agencies_you_act_for(client, world):
     assert_error(client.post("/api/v1/records", json=body, headers=world["headers"]["kpd_viewer"]), 403, "forbidden")
 
 
+def test_facets_export_and_map_layer_go_through_the_same_door(client, world):
+    h = world["headers"]["kpd_viewer"]
+    owner = str(world["ids"]["HPD"])
+    assert client.get("/api/v1/records/facets", params={"owner_agency_id": owner}, headers=h).json() == {
+        "category": {"incident_report": 2},
+        "tier": {"AMBER": 1, "CLEAR": 1},
+    }
+    exported = client.get("/api/v1/records/export.json", params={"owner_agency_id": owner}, headers=h).json()
+    assert {r["id"] for r in exported} == {world["records"]["clear"], world["records"]["amber"]}
+    assert all(r["body"]["arrest_details"] is None for r in exported)
+    csv_text = client.get("/api/v1/records/export.csv", params={"owner_agency_id": owner}, headers=h)
+    assert csv_text.headers["content-type"].startswith("text/csv")
+    assert "Warrant 26-118" not in csv_text.text and "Jonah Reyes" in csv_text.text
+    assert len(csv_text.text.strip().splitlines()) == 3
+    outsider = client.get(
+        "/api/v1/records/export.csv", params={"owner_agency_id": owner}, headers=world["headers"]["ccso_viewer"]
+    )
+    assert "Jonah Reyes" not in outsider.text
+
+
+def test_map_layer_shows_only_visible_located_records(client, world):
+    h = world["headers"]["hpd_analyst"]
+    located = {
+        "owner_agency_id": str(world["ids"]["HPD"]),
+        "category": "bolo",
+        "tier": "AMBER",
+        "purpose": "investigation",
+        "title": "Located BOLO",
+        "event_at": EVENT,
+        "body": {"subject_description": "Red pickup"},
+        "geometry": {"type": "Point", "coordinates": [-76.88, 40.86]},
+    }
+    rid = client.post("/api/v1/records", json=located, headers=h).json()["id"]
+    layer = client.get("/api/v1/records.geojson", headers=world["headers"]["kpd_viewer"]).json()
+    assert rid in {f["id"] for f in layer["features"]}
+    assert rid not in {
+        f["id"]
+        for f in client.get("/api/v1/records.geojson", headers=world["headers"]["ccso_viewer"]).json()["features"]
+    }
+
+
 def test_revocation_reaches_the_next_request(client, world):
     """Last in this module: terminating the agreement removes KPD's access at once."""
     assert set(_mine(client, world, "kpd_analyst")) == EXPECTED["kpd_analyst"]

@@ -3,7 +3,7 @@ agreements with random sharing clauses and lifecycles (effective in the past or 
 expiring, suspended, terminated, opted out), records of every tier, and readers of
 several roles — and a small, independent pure-Python oracle of the sharing rules says what
 each reader may see and which fields are masked. Every surface built so far (list,
-filtered list, search, detail, explain) is compared with it. A second test plants a bug in
+search, detail, counts, facets, export) is compared with it. A second test plants a bug in
 the SQL predicate and shows the comparison catches it.
 """
 
@@ -319,6 +319,15 @@ def mismatches(db: Any, world: World, people: list[uuid.UUID]) -> list[str]:
                 problems.append(
                     f"detail of record {index} for reader {key}: expected {expected_ids.get(record_id)}, got {detail}"
                 )
+        tiers = queries.facets(db, actor, RecordFilter(q=f"Oracle {world.ids['tag']}"))["tier"]
+        expected_tiers: dict[str, int] = {}
+        for i in expected:
+            expected_tiers[world.records[i].tier] = expected_tiers.get(world.records[i].tier, 0) + 1
+        if tiers != expected_tiers:
+            problems.append(f"facets for reader {key}: expected {expected_tiers}, got {tiers}")
+        exported = queries.export_records(db, actor, RecordFilter(q=f"Oracle {world.ids['tag']}"))
+        if {r.id: set(a.masked.values()) for r, a in exported} != expected_ids:
+            problems.append(f"export for reader {key} differs")
         counted = queries.list_records(db, actor, RecordFilter(owner_agency_id=ids[0], limit=1))[1]
         if counted != sum(1 for i in expected if world.records[i].owner == 0):
             problems.append(f"count of agency 0's records for reader {key}: got {counted}")

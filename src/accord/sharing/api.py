@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
 
 from accord.agreements import queries as agreements
 from accord.authz import Actor
@@ -94,6 +98,82 @@ def list_records(filters: Annotated[RecordFilter, Query()], actor: Read, db: DB)
     service.log_reads(db, actor=actor, reads=rows, surface="list")
     db.commit()
     return Page(items=[record_read(r, a) for r, a in rows], total=total, limit=filters.limit, offset=filters.offset)
+
+
+@router.get("/facets")
+def facets(filters: Annotated[RecordFilter, Query()], actor: Read, db: DB) -> dict[str, dict[str, int]]:
+    """Counts by category and tier of the records you may see (same filters as the list)."""
+    return queries.facets(db, actor, filters)
+
+
+@router.get("/export.json", response_model=list[RecordRead])
+def export_json(filters: Annotated[RecordFilter, Query()], actor: Read, db: DB) -> list[RecordRead]:
+    """Every record you may see (up to 10,000), masked as on screen."""
+    rows = queries.export_records(db, actor, filters)
+    service.log_reads(db, actor=actor, reads=rows, surface="export")
+    db.commit()
+    return [record_read(r, a) for r, a in rows]
+
+
+@router.get("/export.csv", response_class=StreamingResponse)
+def export_csv(filters: Annotated[RecordFilter, Query()], actor: Read, db: DB) -> StreamingResponse:
+    """The same export as CSV: one row per record, the body as masked JSON."""
+    rows = queries.export_records(db, actor, filters)
+    service.log_reads(db, actor=actor, reads=rows, surface="export")
+    db.commit()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        ["id", "owner_agency_id", "category", "tier", "purpose", "title", "event_at", "access", "masked_fields", "body"]
+    )
+    for record, access in rows:
+        writer.writerow(
+            [
+                record.id,
+                record.owner_agency_id,
+                record.category,
+                record.tier,
+                record.purpose,
+                _csv_safe(record.title),
+                record.event_at.isoformat(),
+                access.basis,
+                " ".join(sorted(access.masked)),
+                _csv_safe(json.dumps(masked_body(record, access), sort_keys=True)),
+            ]
+        )
+    headers = {"Content-Disposition": 'attachment; filename="accord-records.csv"'}
+    return StreamingResponse(iter([buffer.getvalue()]), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _csv_safe(text: str) -> str:
+    """Spreadsheets run cells starting with = + - @ as formulas: defuse them."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@router.get(".geojson", include_in_schema=True)
+def map_layer(filters: Annotated[RecordFilter, Query()], actor: Read, db: DB) -> dict[str, Any]:
+    """Visible records with a location, as a GeoJSON FeatureCollection (the map layer)."""
+    rows = queries.map_layer(db, actor, filters)
+    service.log_reads(db, actor=actor, reads=rows, surface="map")
+    db.commit()
+    features = [
+        {
+            "type": "Feature",
+            "id": str(record.id),
+            "geometry": record.geometry,
+            "properties": {
+                "id": str(record.id),
+                "title": record.title,
+                "category": record.category,
+                "tier": record.tier,
+                "owner_agency_id": str(record.owner_agency_id),
+                "event_at": record.event_at.isoformat(),
+                "access": access.basis,
+            },
+        }
+        for record, access in rows
+    ]
+    return {"type": "FeatureCollection", "features": features}
 
 
 @router.get("/{record_id}", response_model=RecordRead)

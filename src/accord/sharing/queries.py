@@ -56,3 +56,36 @@ def get_record(db: Session, actor: Actor, record_id: uuid.UUID) -> tuple[Record,
     if record is None:
         raise NotFound("record")
     return record, access_to(viewer_for(db, actor), record)
+
+
+EXPORT_LIMIT = 10_000
+
+
+def facets(db: Session, actor: Actor, filters: RecordFilter) -> dict[str, dict[str, int]]:
+    """Counts by category and by tier over exactly the records the caller may see."""
+    base = _filtered(actor, filters).subquery()
+    result: dict[str, dict[str, int]] = {}
+    for name in ("category", "tier"):
+        column = base.c[name]
+        rows = db.execute(select(column, func.count()).group_by(column).order_by(column)).all()
+        result[name] = {str(value): int(count) for value, count in rows}
+    return result
+
+
+def export_records(db: Session, actor: Actor, filters: RecordFilter) -> list[tuple[Record, Access]]:
+    """Up to EXPORT_LIMIT visible records (newest event first), with their masks."""
+    stmt = _filtered(actor, filters).order_by(Record.event_at.desc(), Record.id).limit(EXPORT_LIMIT)
+    viewer = viewer_for(db, actor)
+    return [(r, access_to(viewer, r)) for r in db.scalars(stmt)]
+
+
+def map_layer(db: Session, actor: Actor, filters: RecordFilter) -> list[tuple[Record, Access]]:
+    """Visible records that have a geometry, for the map."""
+    stmt = (
+        _filtered(actor, filters)
+        .where(Record.geometry.is_not(None))
+        .order_by(Record.event_at.desc())
+        .limit(EXPORT_LIMIT)
+    )
+    viewer = viewer_for(db, actor)
+    return [(r, access_to(viewer, r)) for r in db.scalars(stmt)]
