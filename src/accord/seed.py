@@ -23,6 +23,7 @@ from accord.core import crypto
 from accord.core.time import utcnow
 from accord.directory import service as directory
 from accord.directory.models import Agency, Person
+from accord.seed_sharing import seed_sharing
 
 DATA = Path(__file__).parent / "directory" / "data"
 REGION_FILE = DATA / "demo_region.geojson"
@@ -109,6 +110,7 @@ def seed_demo(db: Session, settings: Settings) -> list[DemoLogin]:
             DemoLogin(login["username"], login["role"], entry["full_name"], agency.short_name, user.mfa_enabled)
         )
     db.flush()
+    seed_sharing(db)
     order = {role.name: i for i, role in enumerate(BUILTIN_ROLES)}
     return sorted(logins, key=lambda login: order.get(login.role, len(order)))
 

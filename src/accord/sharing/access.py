@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from accord.agreements.models import Grant
 from accord.sharing.categories import labelled_fields
 from accord.sharing.models import Record
-from accord.sharing.policy import RED
+from accord.sharing.policy import GREEN, RED
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def access_to(viewer: Viewer, record: Record) -> Access:
     masked = {name: label for name, label in labelled_fields(record.category).items() if label not in labels}
     if grants:
         return Access("grant", tuple(grants), masked)
-    if record.owner_agency_id in viewer.partners:
+    if record.tier_rank == GREEN and record.owner_agency_id in viewer.partners:
         return Access("partnership", (), masked)
     return Access("public", (), masked)
 
