@@ -28,7 +28,20 @@ def world(app, session_factory) -> dict[str, Any]:
     from accord.seed import DEMO_PASSWORD, system_actor
 
     with session_factory() as db:
-        ids = {a.short_name: a.id for a in db.scalars(select(Agency)).unique()}
+        # Agencies of its own, so the demo region's partnerships and agreements play no part.
+        tag = uuid.uuid4().hex[:5].upper()
+        ids = {}
+        for role_name in ("HPD", "KPD", "WFPD", "CCSO"):
+            agency = Agency(
+                name=f"Sharing test {role_name} {tag}",
+                short_name=f"S{role_name[:3]}{tag}",
+                kind="police",
+                level="local",
+                jurisdiction_name="Test",
+            )
+            db.add(agency)
+            db.flush()
+            ids[role_name] = agency.id
         users: dict[str, Any] = {}
         for key, role, agency in [
             ("hpd_analyst", "analyst", "HPD"),
