@@ -25,6 +25,7 @@ from accord.accounts import api as accounts_api
 from accord.accounts import pages as accounts_pages
 from accord.accounts.auth import make_resolver
 from accord.agreements import api as agreements_api
+from accord.agreements import pages as agreements_pages
 from accord.audit import api as audit_api
 from accord.audit import pages as audit_pages
 from accord.audit.service import record_event
@@ -39,6 +40,7 @@ from accord.core.ratelimit import SlidingWindowLimiter
 from accord.directory import api as directory_api
 from accord.directory import pages as directory_pages
 from accord.sharing import api as sharing_api
+from accord.sharing import pages as sharing_pages
 from accord.web.templating import html_error
 
 log = get_logger("accord.http")
@@ -267,6 +269,8 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
         audit_api.router,
         accounts_pages.router,
         directory_pages.router,
+        agreements_pages.router,
+        sharing_pages.router,
         audit_pages.router,
     )
     for router in routers:

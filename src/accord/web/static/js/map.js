@@ -123,7 +123,8 @@
     var map = baseMap(el, { scrollWheelZoom: false });
     var geometry = JSON.parse(el.getAttribute("data-geometry"));
     var layer = L.geoJSON(geometry, { style: styleFor(el.getAttribute("data-level"), true) }).addTo(map);
-    map.fitBounds(layer.getBounds(), { padding: [16, 16] });
+    if (geometry.type === "Point") { map.setView([geometry.coordinates[1], geometry.coordinates[0]], 13); }
+    else { map.fitBounds(layer.getBounds(), { padding: [16, 16] }); }
     el.setAttribute("data-loaded", "1");
   }
 
