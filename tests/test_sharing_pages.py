@@ -24,11 +24,13 @@ def test_navigation_shows_the_sharing_modules(client, make_user):
 
 def test_records_list_shows_tier_badges_and_masks(client, make_user):
     _signed_in(client, make_user, "coordinator", "MCEMA")
-    html = client.get("/records").text
+    html = client.get("/records?q=Norovirus").text
     assert "Norovirus cluster linked to a festival food vendor" in html
     assert "TLP:AMBER" in html and "PHI masked" in html
-    assert "Brute-force attempts on SCADA" not in html  # AMBER+STRICT to the fusion center and FECO only
-    filtered = client.get("/records?tier=CLEAR").text
+    assert (
+        "Brute-force attempts on SCADA" not in client.get("/records?q=Brute-force").text
+    )  # AMBER+STRICT, not to MCEMA
+    filtered = client.get("/records?tier=CLEAR&q=Road closure").text
     assert "Road closure" in filtered and "Norovirus" not in filtered
     assert client.get("/records?tier=PURPLE").status_code == 200
 
