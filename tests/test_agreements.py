@@ -405,3 +405,25 @@ def test_partnerships_governance_and_disputes(client, team, ids, as_user):
         ][0]["field"]
         == "parties"
     )
+
+
+def test_version_diff_reads_like_a_review(client, team, ids):
+    agreement = signed_agreement(client, team, ids)
+    url = f"/api/v1/agreements/{agreement['id']}"
+    client.post(f"{url}/amend", headers=team["coordinator"])
+    client.patch(
+        f"{url}/draft",
+        json={"clauses": [sharing(ids, labels=["PII", "PHI"])], "text": "Amended text."},
+        headers=team["coordinator"],
+    )
+    diff = client.get(f"{url}/diff", params={"from": 1, "to": 2}, headers=team["mcema"])
+    assert diff.status_code == 200, diff.text
+    lines = [(d["op"], d["line"]) for d in diff.json()["lines"]]
+    assert ("-", "  labels: PII") in lines and ("+", "  labels: PII, PHI") in lines
+    assert ("+", "Amended text.") in lines
+    assert any(op == " " and line.startswith("Party: Marrow County Emergency Management Agency") for op, line in lines)
+    assert not any(op == "+" and line.startswith("Clause 2") for op, line in lines)
+    page = client.get(f"/agreements/{agreement['id']}", headers=team["mcema"])
+    assert page.status_code == 200 and "Changes from version 1" in page.text and "labels: PII, PHI" in page.text
+    missing = client.get(f"{url}/diff", params={"from": 1, "to": 9}, headers=team["mcema"])
+    assert assert_error(missing, 422, "invalid")["fields"][0]["field"] == "to"

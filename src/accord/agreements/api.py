@@ -19,6 +19,7 @@ from accord.agreements.schemas import (
     ClauseRead,
     DecisionCreate,
     DecisionRead,
+    DiffLine,
     DisputeCreate,
     DisputeRead,
     DisputeResolve,
@@ -32,13 +33,16 @@ from accord.agreements.schemas import (
     SignatureRead,
     SignRequest,
     TerminateRequest,
+    VersionDiff,
     VersionRead,
 )
 from accord.authz import Actor
 from accord.authz.deps import Permission
 from accord.core.deps import DB
+from accord.core.errors import InvalidInput
 from accord.core.schemas import Page
 from accord.core.time import utcnow
+from accord.directory import queries as directory
 
 router = APIRouter(prefix="/api/v1", tags=["agreements"])
 ReadPartnerships = Annotated[Actor, Depends(Permission("agreements:partnership:read"))]
@@ -248,6 +252,27 @@ def opt_out(agreement_id: uuid.UUID, body: OptOutRequest, actor: ManageAgreement
     agreement = service.opt_out(db, actor=actor, agreement_id=agreement_id, agency_id=body.agency_id)
     db.commit()
     return agreement_read(agreement)
+
+
+@router.get("/agreements/{agreement_id}/diff", response_model=VersionDiff)
+def version_diff(
+    agreement_id: uuid.UUID,
+    actor: ReadAgreements,
+    db: DB,
+    from_version: Annotated[int, Query(alias="from", ge=1)],
+    to_version: Annotated[int, Query(alias="to", ge=1)],
+) -> VersionDiff:
+    """What changed between two versions, line by line, with agency names."""
+    agreement = queries.get_agreement(db, actor, agreement_id)
+    versions = {v.number: v for v in agreement.versions}
+    for field, number in (("from", from_version), ("to", to_version)):
+        if number not in versions:
+            raise InvalidInput(field, f"this agreement has no version {number}")
+    names = {str(a): n for a, n in directory.agency_options(db, actor)}
+    lines = lifecycle.diff(versions[from_version], versions[to_version], names)
+    return VersionDiff(
+        from_version=from_version, to_version=to_version, lines=[DiffLine(op=op, line=text) for op, text in lines]
+    )
 
 
 @router.get("/agreements/{agreement_id}/grants", response_model=list[GrantRead])

@@ -76,3 +76,32 @@ def agreement_state(agreement: Agreement, now: datetime) -> str:
         if wanted in states:
             return wanted
     return states[-1] if states else "draft"
+
+
+def readable_lines(version: AgreementVersion, names: dict[str, str]) -> list[str]:
+    """A version as numbered, human-readable lines (what a reviewer compares)."""
+    lines = [f"Title: {version.title}", f"Effective: {version.effective_at.isoformat()}"]
+    lines.append(f"Expires: {version.expires_at.isoformat() if version.expires_at else 'never'}")
+    lines += [
+        f"Party: {names.get(str(p), str(p))}"
+        for p in sorted(version.party_ids, key=lambda p: names.get(str(p), str(p)))
+    ]
+    lines += ["Text:", *version.text.splitlines()]
+    for clause in sorted(version.clauses, key=lambda c: c.position):
+        lines.append(f"Clause {clause.position + 1} ({clause.kind}):")
+        for key, value in sorted(clause.terms.items()):
+            shown = [names.get(str(v), str(v)) for v in value] if isinstance(value, list) else value
+            lines.append(f"  {key}: {', '.join(map(str, shown)) if isinstance(shown, list) else shown}")
+    return lines
+
+
+def diff(old: AgreementVersion, new: AgreementVersion, names: dict[str, str]) -> list[tuple[str, str]]:
+    """(op, line) pairs: ' ' unchanged, '-' removed, '+' added — a readable version diff."""
+    import difflib
+
+    result: list[tuple[str, str]] = []
+    for line in difflib.ndiff(readable_lines(old, names), readable_lines(new, names)):
+        if line.startswith("? "):
+            continue
+        result.append((line[0], line[2:]))
+    return result

@@ -85,7 +85,12 @@ def _agreement_context(db: DB, actor: Actor, agreement_id: uuid.UUID) -> dict[st
         else []
     )
     names = dict(directory.agency_options(db, actor))
+    changes: list[tuple[str, str]] = []
+    if len(agreement.versions) > 1:
+        by_str = {str(a): n for a, n in names.items()}
+        changes = [c for c in lifecycle.diff(agreement.versions[-2], latest, by_str) if c[0] != " "]
     return {
+        "changes": changes,
         "agreement": agreement,
         "clauses": [_clause_view(c, names) for c in latest.clauses],
         "sign_options": [(a, names.get(a, str(a))) for a in can_sign],

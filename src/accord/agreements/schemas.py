@@ -289,3 +289,14 @@ class PartnershipRead(ReadModel):
     members: list[MemberRead]
     bodies: list[BodyRead]
     disputes: list[DisputeRead]
+
+
+class DiffLine(ReadModel):
+    op: Literal[" ", "-", "+"]
+    line: str
+
+
+class VersionDiff(ReadModel):
+    from_version: int
+    to_version: int
+    lines: list[DiffLine]
