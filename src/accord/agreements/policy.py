@@ -3,6 +3,8 @@ governance; the parties to any version of an agreement see that agreement."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, select, true
 
 from accord.agreements.models import (
@@ -25,41 +27,30 @@ def _agencies(actor: Actor, action: str) -> frozenset[object] | None:
     return agencies
 
 
-def member_partnerships(actor: Actor, action: str) -> ColumnElement[bool]:
+def _member_of(actor: Actor, action: str, partnership_column: Any) -> ColumnElement[bool]:
+    """``partnership_column`` names a partnership the caller's agency currently belongs to."""
     agencies = _agencies(actor, action)
     if agencies is None:
         return true()
     members = select(PartnershipMember.partnership_id).where(
         PartnershipMember.agency_id.in_(agencies), PartnershipMember.left_at.is_(None)
     )
-    return Partnership.id.in_(members)
+    return partnership_column.in_(members)  # type: ignore[no-any-return]
 
 
 @register_policy(Partnership)
 def partnership_policy(actor: Actor, action: str) -> ColumnElement[bool]:
-    return member_partnerships(actor, action)
+    return _member_of(actor, action, Partnership.id)
 
 
 @register_policy(GovernanceBody)
 def body_policy(actor: Actor, action: str) -> ColumnElement[bool]:
-    agencies = _agencies(actor, action)
-    if agencies is None:
-        return true()
-    members = select(PartnershipMember.partnership_id).where(
-        PartnershipMember.agency_id.in_(agencies), PartnershipMember.left_at.is_(None)
-    )
-    return GovernanceBody.partnership_id.in_(members)
+    return _member_of(actor, action, GovernanceBody.partnership_id)
 
 
 @register_policy(Dispute)
 def dispute_policy(actor: Actor, action: str) -> ColumnElement[bool]:
-    agencies = _agencies(actor, action)
-    if agencies is None:
-        return true()
-    members = select(PartnershipMember.partnership_id).where(
-        PartnershipMember.agency_id.in_(agencies), PartnershipMember.left_at.is_(None)
-    )
-    return Dispute.partnership_id.in_(members)
+    return _member_of(actor, action, Dispute.partnership_id)
 
 
 @register_policy(Agreement)
