@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from accord.core.db import make_engine
+from accord.migrate import include_object
 from accord.models import metadata
 
 config = context.config
@@ -18,6 +19,7 @@ def run_migrations_online() -> None:
             target_metadata=metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from accord.core.db import make_engine
+from accord.migrate import include_object
 from accord.models import metadata
 
 
@@ -16,7 +17,7 @@ def test_fresh_upgrade_matches_models_without_drift(session_factory, settings):
     engine = make_engine(settings.database_url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object})
             diff = compare_metadata(context, metadata)
     finally:
         engine.dispose()

@@ -422,3 +422,15 @@ def test_the_platform_operator_reads_and_writes_no_agency_data(client, world, as
         "event_at": EVENT,
     }
     assert_error(client.post("/api/v1/records", json=body, headers=headers), 403, "forbidden")
+
+
+def test_full_text_search_matches_words_and_ignores_query_syntax(client, world):
+    h = world["headers"]["hpd_analyst"]
+    words = client.get("/api/v1/records", params={"q": "RIVER shots"}, headers=h).json()
+    assert words["total"] >= 5 and all(
+        "river" in r["body"]["summary"].lower() for r in words["items"] if r["category"] == "incident_report"
+    )
+    for hostile in ('" OR 1=1 --', "NEAR(shots river)", "shots*", "'; DROP TABLE records; --", "\\u0000", "%"):
+        response = client.get("/api/v1/records", params={"q": hostile}, headers=h)
+        assert response.status_code == 200, hostile
+    assert client.get("/api/v1/records", params={"q": "zzqqnotaword"}, headers=h).json()["total"] == 0

@@ -10,10 +10,9 @@ from sqlalchemy.orm import Session
 
 from accord.agreements import queries as agreements
 from accord.authz import Actor, scope
-from accord.core.db import contains
 from accord.core.errors import NotFound
 from accord.core.time import utcnow
-from accord.sharing import policy
+from accord.sharing import policy, search
 from accord.sharing.access import Access, Viewer, access_to
 from accord.sharing.models import Record
 from accord.sharing.schemas import RecordFilter
@@ -30,10 +29,10 @@ def viewer_for(db: Session, actor: Actor, at: datetime | None = None) -> Viewer:
     return Viewer(user_id=actor.user_id, roles=roles, grants=grants, partners=partners)
 
 
-def _filtered(actor: Actor, filters: RecordFilter) -> Select[Record]:
+def _filtered(db: Session, actor: Actor, filters: RecordFilter) -> Select[Record]:
     stmt = scope(actor, READ, select(Record))
     if filters.q:
-        stmt = stmt.where(contains(Record.search_text, filters.q))
+        stmt = stmt.where(search.matches(db.get_bind().dialect.name, filters.q))
     if filters.category:
         stmt = stmt.where(Record.category == filters.category)
     if filters.tier:
@@ -44,7 +43,7 @@ def _filtered(actor: Actor, filters: RecordFilter) -> Select[Record]:
 
 
 def list_records(db: Session, actor: Actor, filters: RecordFilter) -> tuple[list[tuple[Record, Access]], int]:
-    stmt = _filtered(actor, filters)
+    stmt = _filtered(db, actor, filters)
     total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = db.scalars(stmt.order_by(Record.event_at.desc(), Record.id).limit(filters.limit).offset(filters.offset))
     viewer = viewer_for(db, actor)
@@ -63,7 +62,7 @@ EXPORT_LIMIT = 10_000
 
 def facets(db: Session, actor: Actor, filters: RecordFilter) -> dict[str, dict[str, int]]:
     """Counts by category and by tier over exactly the records the caller may see."""
-    base = _filtered(actor, filters).subquery()
+    base = _filtered(db, actor, filters).subquery()
     result: dict[str, dict[str, int]] = {}
     for name in ("category", "tier"):
         column = base.c[name]
@@ -74,7 +73,7 @@ def facets(db: Session, actor: Actor, filters: RecordFilter) -> dict[str, dict[s
 
 def export_records(db: Session, actor: Actor, filters: RecordFilter) -> list[tuple[Record, Access]]:
     """Up to EXPORT_LIMIT visible records (newest event first), with their masks."""
-    stmt = _filtered(actor, filters).order_by(Record.event_at.desc(), Record.id).limit(EXPORT_LIMIT)
+    stmt = _filtered(db, actor, filters).order_by(Record.event_at.desc(), Record.id).limit(EXPORT_LIMIT)
     viewer = viewer_for(db, actor)
     return [(r, access_to(viewer, r)) for r in db.scalars(stmt)]
 
@@ -82,7 +81,7 @@ def export_records(db: Session, actor: Actor, filters: RecordFilter) -> list[tup
 def map_layer(db: Session, actor: Actor, filters: RecordFilter) -> list[tuple[Record, Access]]:
     """Visible records that have a geometry, for the map."""
     stmt = (
-        _filtered(actor, filters)
+        _filtered(db, actor, filters)
         .where(Record.geometry.is_not(None))
         .order_by(Record.event_at.desc())
         .limit(EXPORT_LIMIT)
