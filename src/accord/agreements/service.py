@@ -41,7 +41,7 @@ from accord.agreements.vocab import TIER_RANK
 from accord.audit.service import record_event
 from accord.authz import Actor, require
 from accord.authz.roles import ROLE_NAMES
-from accord.core.errors import Conflict, FieldProblem, InvalidInput, InvalidInputs
+from accord.core.errors import Conflict, FieldProblem, InvalidInput, InvalidInputs, NotFound
 from accord.core.time import utcnow
 from accord.directory import queries as directory
 
@@ -276,7 +276,7 @@ def _check_content(
     if partnership_id is not None:
         try:
             partnership = queries.get_partnership(db, actor, partnership_id)
-        except Exception:
+        except NotFound:
             raise InvalidInput("partnership_id", "no such partnership") from None
         members = {m.agency_id for m in partnership.members if m.left_at is None}
         outsiders = [str(p) for p in parties if p not in members]
