@@ -16,12 +16,10 @@ from accord.authz import Actor
 from accord.authz.deps import Permission
 from accord.core.deps import DB
 from accord.core.schemas import Page
-from accord.core.time import utcnow
 from accord.sharing import queries, service
 from accord.sharing.access import Access, granted_labels, masked_body
 from accord.sharing.categories import json_schema
 from accord.sharing.models import Record
-from accord.sharing.policy import CLEAR, GREEN, RED
 from accord.sharing.schemas import Explanation, GrantBasis, RecipientPreview, RecordCreate, RecordFilter, RecordRead
 
 router = APIRouter(prefix="/api/v1/records", tags=["records"])
@@ -65,30 +63,7 @@ def create(body: RecordCreate, actor: Create, db: DB) -> RecordRead:
 def preview_recipients(body: RecordCreate, actor: Create, db: DB) -> RecipientPreview:
     """Before saving: which agencies (and roles) would receive this record, under which clause."""
     service.check_owner(db, actor=actor, owner_agency_id=body.owner_agency_id)
-    rank = {"CLEAR": CLEAR, "GREEN": GREEN, "AMBER": 2, "AMBER+STRICT": 3, "RED": RED}[body.tier]
-    if rank == CLEAR:
-        return RecipientPreview(audience="everyone, including the public", agencies=[], people=[])
-    if rank == RED:
-        return RecipientPreview(audience="the named people only", agencies=[], people=body.red_recipients)
-    now = utcnow()
-    found: dict[tuple[str, str | None], dict[str, Any]] = {}
-    for g in agreements.grants_from(db, body.owner_agency_id, now):
-        if g.category == body.category and g.purpose == body.purpose and g.max_tier >= rank and not g.aggregates_only:
-            key = (str(g.recipient_agency_id), g.recipient_role)
-            found.setdefault(
-                key,
-                {
-                    "agency_id": key[0],
-                    "role": g.recipient_role,
-                    "basis": "grant",
-                    "clause_id": str(g.clause_id),
-                    "labels": sorted(granted_labels([g])),
-                },
-            )
-    if rank == GREEN:
-        for partner in agreements.partners_of(db, [body.owner_agency_id], now) - {body.owner_agency_id}:
-            found.setdefault((str(partner), None), {"agency_id": str(partner), "role": None, "basis": "partnership"})
-    return RecipientPreview(audience="the agencies listed", agencies=list(found.values()), people=[])
+    return queries.recipients_preview(db, body)
 
 
 @router.get("", response_model=Page[RecordRead])

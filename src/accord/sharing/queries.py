@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from accord.agreements import queries as agreements
+from accord.agreements.vocab import TIER_RANK
 from accord.authz import Actor, scope
 from accord.core.errors import NotFound
 from accord.core.time import utcnow
 from accord.sharing import policy, search
-from accord.sharing.access import Access, Viewer, access_to
+from accord.sharing.access import Access, Viewer, access_to, granted_labels
 from accord.sharing.models import Record
-from accord.sharing.schemas import RecordFilter
+from accord.sharing.schemas import RecipientPreview, RecordCreate, RecordFilter
 
 READ = "sharing:record:read"
 
@@ -88,3 +90,33 @@ def map_layer(db: Session, actor: Actor, filters: RecordFilter) -> list[tuple[Re
     )
     viewer = viewer_for(db, actor)
     return [(r, access_to(viewer, r)) for r in db.scalars(stmt)]
+
+
+def recipients_preview(db: Session, draft: RecordCreate) -> RecipientPreview:
+    """Who would receive a record before it is saved: grants in force from the owner that
+    cover its category, purpose and tier, plus partners for GREEN. The caller acts for the
+    owner (checked by the service), so the owner's outgoing grants are theirs to see."""
+    rank = TIER_RANK[draft.tier]
+    if rank == policy.CLEAR:
+        return RecipientPreview(audience="everyone, including the public", agencies=[], people=[])
+    if rank == policy.RED:
+        return RecipientPreview(audience="the named people only", agencies=[], people=draft.red_recipients)
+    now = utcnow()
+    found: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for g in agreements.grants_from(db, draft.owner_agency_id, now):
+        if g.category == draft.category and g.purpose == draft.purpose and g.max_tier >= rank and not g.aggregates_only:
+            key = (str(g.recipient_agency_id), g.recipient_role)
+            found.setdefault(
+                key,
+                {
+                    "agency_id": key[0],
+                    "role": g.recipient_role,
+                    "basis": "grant",
+                    "clause_id": str(g.clause_id),
+                    "labels": sorted(granted_labels([g])),
+                },
+            )
+    if rank == policy.GREEN:
+        for partner in agreements.partners_of(db, [draft.owner_agency_id], now) - {draft.owner_agency_id}:
+            found.setdefault((str(partner), None), {"agency_id": str(partner), "role": None, "basis": "partnership"})
+    return RecipientPreview(audience="the agencies listed", agencies=list(found.values()), people=[])
