@@ -375,7 +375,12 @@ def test_the_comparison_catches_a_planted_bug(session_factory, people, monkeypat
             return bool(mismatches(db, world, people))
 
     no_shrinking = settings(
-        max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), database=None, phases=[Phase.generate]
+        max_examples=150,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+        phases=[Phase.generate],
+        derandomize=True,  # the same worlds every run: the test cannot pass or fail by luck
     )
     found = find(worlds(), leaks, settings=no_shrinking)
     assert found.records
