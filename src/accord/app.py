@@ -64,7 +64,8 @@ class RequestContextMiddleware:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = {"code": 500}
-        limit = self.settings.max_body_bytes
+        limit = body_limit(self.settings, scope)
+        scope.setdefault("state", {})["body_limit"] = limit
         too_large = _error_json(413, "too_large", f"request body exceeds {limit} bytes", "body")
         received = {"n": 0}
 
@@ -117,6 +118,18 @@ class RequestContextMiddleware:
 
 class BodyTooLarge(Exception):
     pass
+
+
+# Room for the multipart framing and the form's other fields around the file.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def body_limit(settings: Settings, scope: Scope) -> int:
+    """Attachment uploads may carry a file up to ``max_attachment_bytes``; every other
+    request is held to ``max_body_bytes``."""
+    if scope.get("method") == "POST" and str(scope.get("path", "")).endswith("/attachments"):
+        return max(settings.max_body_bytes, settings.max_attachment_bytes + MULTIPART_OVERHEAD)
+    return settings.max_body_bytes
 
 
 def _csp(settings: Settings, inline_script: bool = False) -> str:
@@ -194,7 +207,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if getattr(request.state, "body_too_large", False):
-            limit = request.app.state.settings.max_body_bytes
+            limit = getattr(request.state, "body_limit", request.app.state.settings.max_body_bytes)
             return _error_json(413, "too_large", f"request body exceeds {limit} bytes", "body")
         message = "not found" if exc.status_code == 404 else str(exc.detail)
         if _wants_html(request):

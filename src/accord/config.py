@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     lockout_window_minutes: int = Field(default=15, ge=1)
     login_rate_per_minute: int = Field(default=30, ge=1)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    # Attachment uploads (POST .../attachments) may be this large; other requests are not.
+    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
     cookie_secure: bool | None = None
     log_level: str = "INFO"
     basemap_url: str = ""

@@ -19,7 +19,7 @@ from accord.audit.models import AuditEvent
 from accord.authz.models import Membership, Role, RolePermission
 from accord.core.db import Base
 from accord.directory.models import Agency, AgencyCapability, Person
-from accord.sharing.models import Record, RecordRecipient
+from accord.sharing.models import Attachment, Record, RecordRecipient, RecordRevision
 
 metadata = Base.metadata
 
@@ -29,6 +29,7 @@ __all__ = [
     "Agreement",
     "AgreementVersion",
     "ApiToken",
+    "Attachment",
     "AuditEvent",
     "Clause",
     "Decision",
@@ -43,6 +44,7 @@ __all__ = [
     "Person",
     "Record",
     "RecordRecipient",
+    "RecordRevision",
     "RecoveryCode",
     "Role",
     "RolePermission",

@@ -26,6 +26,7 @@ PERMISSIONS: dict[str, str] = {
     # sharing
     "sharing:record:read": "See records: one's agency's own, and partners' under agreements in force",
     "sharing:record:create": "Create records on behalf of one's agency",
+    "sharing:record:update": "Change records of one's agency (new versions) and their attachments",
     # accounts
     "accounts:self:manage": "Manage one's own MFA, sessions and API tokens",
     "accounts:user:read": "See user accounts of an agency",

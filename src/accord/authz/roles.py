@@ -28,6 +28,7 @@ _BASE = frozenset(
         "sharing:record:read",
     }
 )
+_WRITE_RECORDS = frozenset({"sharing:record:create", "sharing:record:update"})
 
 BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
     RoleDefinition(
@@ -68,15 +69,13 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
             "agreements:agreement:manage",
         },
     ),
-    RoleDefinition(
-        "analyst", "Analyst", "Shares and searches records across partners.", False, _BASE | {"sharing:record:create"}
-    ),
+    RoleDefinition("analyst", "Analyst", "Shares and searches records across partners.", False, _BASE | _WRITE_RECORDS),
     RoleDefinition(
         "commander",
         "Incident commander",
         "Runs joint incidents and the operating picture.",
         False,
-        _BASE | {"sharing:record:create"},
+        _BASE | _WRITE_RECORDS,
     ),
     RoleDefinition("logistics", "Logistics / finance", "Keeps resources, deployments and costs.", False, _BASE),
     RoleDefinition("trainer", "Training officer", "Runs trainings, exercises and after-action reviews.", False, _BASE),

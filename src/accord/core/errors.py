@@ -75,9 +75,9 @@ class RateLimited(AccordError):
 
 
 class PermissionDenied(AccordError):
-    def __init__(self, permission: str, agency_id: object | None = None) -> None:
+    def __init__(self, permission: str, agency_id: object | None = None, reason: str | None = None) -> None:
         super().__init__(
-            message=f"permission {permission!r} is required",
+            message=reason or f"permission {permission!r} is required",
             status_code=403,
             code="forbidden",
         )

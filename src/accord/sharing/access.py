@@ -9,11 +9,22 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from accord.agreements.models import Grant
+from accord.agreements.vocab import LABELS
 from accord.sharing.categories import labelled_fields
-from accord.sharing.models import Record
 from accord.sharing.policy import GREEN, RED
+
+
+class Shared(Protocol):
+    """What the rules look at: a record, or one of its past versions."""
+
+    owner_agency_id: uuid.UUID
+    category: str
+    purpose: str
+    tier_rank: int
+    body: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -31,13 +42,18 @@ class Access:
     basis: str  # owner | named | grant | partnership | public
     grants: tuple[Grant, ...] = ()
     masked: dict[str, str] = field(default_factory=dict)
+    labels: frozenset[str] = frozenset(LABELS)  # the sensitive labels this caller may see
+
+    def shows(self, label: str | None) -> bool:
+        """Whether content carrying ``label`` (an attachment, say) is shown unmasked."""
+        return label is None or label in self.labels
 
     @property
     def clause_id(self) -> uuid.UUID | None:
         return self.grants[0].clause_id if self.grants else None
 
 
-def covering(viewer: Viewer, record: Record) -> list[Grant]:
+def covering(viewer: Viewer, record: Shared) -> list[Grant]:
     return [
         g
         for g in viewer.grants
@@ -58,7 +74,7 @@ def granted_labels(grants: list[Grant]) -> set[str]:
     return labels
 
 
-def access_to(viewer: Viewer, record: Record) -> Access:
+def access_to(viewer: Viewer, record: Shared) -> Access:
     """Basis and masks for a record the predicate already let through."""
     if record.owner_agency_id in viewer.roles:
         return Access("owner")
@@ -69,13 +85,13 @@ def access_to(viewer: Viewer, record: Record) -> Access:
     # Every ungranted labelled field is masked, filled or not, so masks reveal nothing.
     masked = {name: label for name, label in labelled_fields(record.category).items() if label not in labels}
     if grants:
-        return Access("grant", tuple(grants), masked)
+        return Access("grant", tuple(grants), masked, frozenset(labels))
     if record.tier_rank == GREEN and record.owner_agency_id in viewer.partners:
-        return Access("partnership", (), masked)
-    return Access("public", (), masked)
+        return Access("partnership", (), masked, frozenset())
+    return Access("public", (), masked, frozenset())
 
 
-def masked_body(record: Record, access: Access) -> dict[str, object]:
+def masked_body(record: Shared, access: Access) -> dict[str, object]:
     shown: dict[str, object] = {k: v for k, v in record.body.items() if k not in access.masked}
     shown.update(dict.fromkeys(access.masked))
     return shown

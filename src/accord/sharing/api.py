@@ -1,4 +1,5 @@
-"""JSON API of records: create, list/search, detail, explain, recipients preview."""
+"""JSON API of records: create, update, list/search, detail, history, attachments,
+explain, recipients preview."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import json
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import Response, StreamingResponse
 
 from accord.agreements import queries as agreements
 from accord.authz import Actor
@@ -19,15 +20,39 @@ from accord.core.schemas import Page
 from accord.sharing import queries, service
 from accord.sharing.access import Access, granted_labels, masked_body
 from accord.sharing.categories import json_schema
-from accord.sharing.models import Record
-from accord.sharing.schemas import Explanation, GrantBasis, RecipientPreview, RecordCreate, RecordFilter, RecordRead
+from accord.sharing.models import Attachment, Record, RecordRevision
+from accord.sharing.schemas import (
+    AttachmentRead,
+    Explanation,
+    GrantBasis,
+    RecipientPreview,
+    RecordCreate,
+    RecordFilter,
+    RecordRead,
+    RecordUpdate,
+    RevisionRead,
+)
 
 router = APIRouter(prefix="/api/v1/records", tags=["records"])
 Read = Annotated[Actor, Depends(Permission("sharing:record:read"))]
 Create = Annotated[Actor, Depends(Permission("sharing:record:create"))]
+Update = Annotated[Actor, Depends(Permission("sharing:record:update"))]
 
 
-def record_read(record: Record, access: Access) -> RecordRead:
+def attachment_read(attachment: Attachment, access: Access) -> AttachmentRead:
+    return AttachmentRead(
+        id=attachment.id,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+        size=attachment.size,
+        sha256=attachment.sha256,
+        label=attachment.label,
+        masked=not access.shows(attachment.label),
+        uploaded_at=attachment.uploaded_at,
+    )
+
+
+def record_read(record: Record, access: Access, attachments: list[Attachment] | None = None) -> RecordRead:
     return RecordRead(
         id=record.id,
         owner_agency_id=record.owner_agency_id,
@@ -41,6 +66,24 @@ def record_read(record: Record, access: Access) -> RecordRead:
         event_at=record.event_at,
         created_at=record.created_at,
         access=access.basis,
+        revision=record.revision,
+        attachments=[attachment_read(a, access) for a in attachments or []],
+    )
+
+
+def revision_read(revision: RecordRevision, access: Access) -> RevisionRead:
+    return RevisionRead(
+        number=revision.number,
+        tier=revision.tier,
+        purpose=revision.purpose,
+        title=revision.title,
+        body=masked_body(revision, access),
+        masked_fields=access.masked,
+        geometry=revision.geometry,
+        event_at=revision.event_at,
+        changed_at=revision.changed_at,
+        changed_by_user_id=revision.changed_by_user_id,
+        note=revision.note,
     )
 
 
@@ -70,9 +113,11 @@ def preview_recipients(body: RecordCreate, actor: Create, db: DB) -> RecipientPr
 def list_records(filters: Annotated[RecordFilter, Query()], actor: Read, db: DB) -> Page[RecordRead]:
     """Records you may see (yours, and partners' under active agreements), newest event first."""
     rows, total = queries.list_records(db, actor, filters)
+    attachments = queries.attachments_of(db, actor, [r.id for r, _ in rows])
     service.log_reads(db, actor=actor, reads=rows, surface="list")
     db.commit()
-    return Page(items=[record_read(r, a) for r, a in rows], total=total, limit=filters.limit, offset=filters.offset)
+    items = [record_read(r, a, attachments[r.id]) for r, a in rows]
+    return Page(items=items, total=total, limit=filters.limit, offset=filters.offset)
 
 
 @router.get("/facets")
@@ -154,9 +199,74 @@ def map_layer(filters: Annotated[RecordFilter, Query()], actor: Read, db: DB) ->
 @router.get("/{record_id}", response_model=RecordRead)
 def get_record(record_id: uuid.UUID, actor: Read, db: DB) -> RecordRead:
     record, access = queries.get_record(db, actor, record_id)
+    attachments = queries.attachments_of(db, actor, [record.id])[record.id]
     service.log_reads(db, actor=actor, reads=[(record, access)], surface="detail")
     db.commit()
-    return record_read(record, access)
+    return record_read(record, access, attachments)
+
+
+@router.patch("/{record_id}", response_model=RecordRead)
+def update(record_id: uuid.UUID, body: RecordUpdate, actor: Update, db: DB) -> RecordRead:
+    """Save a new version (send the `revision` you edited: a stale one answers 409). Every
+    version stays in the history."""
+    record = service.update_record(db, actor=actor, record_id=record_id, data=body)
+    db.commit()
+    return record_read(record, Access("owner"), queries.attachments_of(db, actor, [record.id])[record.id])
+
+
+@router.get("/{record_id}/history", response_model=list[RevisionRead])
+def history(record_id: uuid.UUID, actor: Read, db: DB) -> list[RevisionRead]:
+    """Every version you may see, oldest first, masked as each version was shared: a version
+    that was more restricted than the record is now stays hidden."""
+    record, revisions = queries.history(db, actor, record_id)
+    service.log_reads(db, actor=actor, reads=[(record, a) for _, a in revisions[-1:]], surface="history")
+    db.commit()
+    return [revision_read(r, a) for r, a in revisions]
+
+
+@router.post("/{record_id}/attachments", response_model=AttachmentRead, status_code=201)
+def attach(
+    request: Request,
+    record_id: uuid.UUID,
+    actor: Update,
+    db: DB,
+    file: Annotated[UploadFile, File(description="PDF, image, Word/Excel, text, CSV or JSON")],
+    label: Annotated[str | None, Form(description="PII, PHI or CJI if the file carries that data")] = None,
+) -> AttachmentRead:
+    """Attach a file to a record of your agency. Its type is checked against its content."""
+    limit = request.app.state.settings.max_attachment_bytes
+    attachment = service.add_attachment(
+        db,
+        actor=actor,
+        record_id=record_id,
+        filename=file.filename or "",
+        declared_type=file.content_type,
+        content=file.file.read(limit + 1),
+        label=label or None,
+        max_bytes=limit,
+    )
+    db.commit()
+    return attachment_read(attachment, Access("owner"))
+
+
+@router.get("/{record_id}/attachments/{attachment_id}", response_class=Response)
+def download(record_id: uuid.UUID, attachment_id: uuid.UUID, actor: Read, db: DB) -> Response:
+    """The file, if you may see the record and the file's label."""
+    attachment, record, access = queries.attachment_content(db, actor, record_id, attachment_id)
+    service.log_reads(db, actor=actor, reads=[(record, access)], surface="attachment")
+    db.commit()
+    headers = {
+        "Content-Disposition": f'attachment; filename="{attachment.filename}"',
+        "Cache-Control": "private, no-store",
+    }
+    return Response(attachment.content, media_type=attachment.content_type, headers=headers)
+
+
+@router.delete("/{record_id}/attachments/{attachment_id}", status_code=204, response_class=Response)
+def detach(record_id: uuid.UUID, attachment_id: uuid.UUID, actor: Update, db: DB) -> Response:
+    service.remove_attachment(db, actor=actor, record_id=record_id, attachment_id=attachment_id)
+    db.commit()
+    return Response(status_code=204)
 
 
 @router.get("/{record_id}/explain", response_model=Explanation)

@@ -1,5 +1,7 @@
 """Records. The tier is stored with its rank so the sharing predicate compares integers;
-the search text holds only unlabelled content, so search never reveals a masked field."""
+the search text holds only unlabelled content, so search never reveals a masked field.
+Every version of a record is kept as a revision (the history surface), and attachments
+are stored in the database, in the same transaction as their audit event."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accord.core.db import Base, IdMixin, TimestampMixin
@@ -36,6 +38,7 @@ class Record(IdMixin, TimestampMixin, Base):
     event_at: Mapped[datetime] = mapped_column()
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
     search_text: Mapped[str] = mapped_column(Text, default="")
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     red_recipients: Mapped[list[RecordRecipient]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
 
@@ -47,3 +50,46 @@ class RecordRecipient(Base):
 
     record_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"), primary_key=True)
+
+
+class RecordRevision(IdMixin, Base):
+    """One version of a record as it was saved. The sharing columns are copied so the
+    history surface applies the sharing rules to each version as it was: a version that
+    was RED stays hidden from partners after the record is downgraded to GREEN."""
+
+    __tablename__ = "record_revisions"
+    __table_args__ = (UniqueConstraint("record_id", "number"),)
+
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("records.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    owner_agency_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("agencies.id"))
+    category: Mapped[str] = mapped_column(String(32))
+    tier: Mapped[str] = mapped_column(String(16))
+    tier_rank: Mapped[int] = mapped_column(Integer)
+    purpose: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    geometry: Mapped[dict[str, Any] | None] = mapped_column()
+    red_recipients: Mapped[list[Any]] = mapped_column(default=list)  # user ids, as text
+    event_at: Mapped[datetime] = mapped_column()
+    changed_at: Mapped[datetime] = mapped_column()
+    changed_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+
+class Attachment(IdMixin, Base):
+    """A file attached to a record. Its content type is the one sniffed from the bytes
+    (checked against what the uploader declared); a label masks it like a labelled field."""
+
+    __tablename__ = "record_attachments"
+    __table_args__ = (Index("ix_record_attachments_record", "record_id"),)
+
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("records.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str | None] = mapped_column(String(8))
+    uploaded_at: Mapped[datetime] = mapped_column()
+    uploaded_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)

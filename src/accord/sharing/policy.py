@@ -10,6 +10,7 @@ a platform administrator operates the platform and reads no agency's data throug
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, select
 
@@ -17,7 +18,7 @@ from accord.agreements import queries as agreements
 from accord.agreements.vocab import TIER_RANK
 from accord.authz import Actor, register_policy
 from accord.core.time import utcnow
-from accord.sharing.models import Record, RecordRecipient
+from accord.sharing.models import Attachment, Record, RecordRecipient, RecordRevision
 
 CLEAR, GREEN, AMBER, STRICT, RED = (TIER_RANK[t] for t in ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"))
 
@@ -31,30 +32,72 @@ def roles_by_agency(actor: Actor, action: str) -> dict[uuid.UUID, set[str]]:
     return found
 
 
-@register_policy(Record)
-def record_policy(actor: Actor, action: str) -> ColumnElement[bool]:
+def _visible(
+    actor: Actor,
+    action: str,
+    *,
+    record_id: Any,
+    owner: Any,
+    category: Any,
+    purpose: Any,
+    tier_rank: Any,
+) -> ColumnElement[bool]:
+    """The sharing rules over any row that carries a record's sharing columns."""
     roles = roles_by_agency(actor, action)
     if not roles:
         return false()
     now = utcnow()
     agencies = sorted(roles)
     visible = [
-        Record.owner_agency_id.in_(agencies),
-        Record.tier_rank == CLEAR,
-        and_(Record.tier_rank == GREEN, Record.owner_agency_id.in_(agreements.partner_agencies_select(agencies, now))),
+        owner.in_(agencies),
+        tier_rank == CLEAR,
+        and_(tier_rank == GREEN, owner.in_(agreements.partner_agencies_select(agencies, now))),
         and_(
-            Record.tier_rank.in_((GREEN, AMBER, STRICT)),
+            tier_rank.in_((GREEN, AMBER, STRICT)),
             agreements.covering_grant_exists(
-                provider=Record.owner_agency_id,
-                category=Record.category,
-                purpose=Record.purpose,
-                tier=Record.tier_rank,
-                roles=roles,
-                at=now,
+                provider=owner, category=category, purpose=purpose, tier=tier_rank, roles=roles, at=now
             ),
         ),
     ]
     if actor.user_id is not None:
         named = select(RecordRecipient.record_id).where(RecordRecipient.user_id == actor.user_id)
-        visible.append(and_(Record.tier_rank == RED, Record.id.in_(named)))
+        visible.append(and_(tier_rank == RED, record_id.in_(named)))
     return or_(*visible)
+
+
+@register_policy(Record)
+def record_policy(actor: Actor, action: str) -> ColumnElement[bool]:
+    return _visible(
+        actor,
+        action,
+        record_id=Record.id,
+        owner=Record.owner_agency_id,
+        category=Record.category,
+        purpose=Record.purpose,
+        tier_rank=Record.tier_rank,
+    )
+
+
+@register_policy(RecordRevision)
+def revision_policy(actor: Actor, action: str) -> ColumnElement[bool]:
+    """Each past version under the rules as it was saved (its own tier, category and
+    purpose), and only while the record itself is visible: history never outlives access.
+    A RED version is shown to the people named on the record now."""
+    return and_(
+        _visible(
+            actor,
+            action,
+            record_id=RecordRevision.record_id,
+            owner=RecordRevision.owner_agency_id,
+            category=RecordRevision.category,
+            purpose=RecordRevision.purpose,
+            tier_rank=RecordRevision.tier_rank,
+        ),
+        RecordRevision.record_id.in_(select(Record.id).where(record_policy(actor, action))),
+    )
+
+
+@register_policy(Attachment)
+def attachment_policy(actor: Actor, action: str) -> ColumnElement[bool]:
+    """An attachment is visible with its record (its label is masked separately)."""
+    return Attachment.record_id.in_(select(Record.id).where(record_policy(actor, action)))

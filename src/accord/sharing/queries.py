@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 from accord.agreements import queries as agreements
 from accord.agreements.vocab import TIER_RANK
 from accord.authz import Actor, scope
-from accord.core.errors import NotFound
+from accord.core.errors import NotFound, PermissionDenied
 from accord.core.time import utcnow
 from accord.sharing import policy, search
 from accord.sharing.access import Access, Viewer, access_to, granted_labels
-from accord.sharing.models import Record
+from accord.sharing.models import Attachment, Record, RecordRevision
 from accord.sharing.schemas import RecipientPreview, RecordCreate, RecordFilter
 
 READ = "sharing:record:read"
@@ -57,6 +57,46 @@ def get_record(db: Session, actor: Actor, record_id: uuid.UUID) -> tuple[Record,
     if record is None:
         raise NotFound("record")
     return record, access_to(viewer_for(db, actor), record)
+
+
+def attachments_of(db: Session, actor: Actor, record_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Attachment]]:
+    """Attachments (without their content) of visible records, one query for a page."""
+    found: dict[uuid.UUID, list[Attachment]] = {r: [] for r in record_ids}
+    if record_ids:
+        stmt = scope(actor, READ, select(Attachment).where(Attachment.record_id.in_(record_ids)))
+        for attachment in db.scalars(stmt.order_by(Attachment.uploaded_at, Attachment.id)):
+            found[attachment.record_id].append(attachment)
+    return found
+
+
+def get_attachment(db: Session, actor: Actor, record_id: uuid.UUID, attachment_id: uuid.UUID) -> Attachment:
+    stmt = select(Attachment).where(Attachment.id == attachment_id, Attachment.record_id == record_id)
+    attachment = db.scalar(scope(actor, READ, stmt))
+    if attachment is None:
+        raise NotFound("attachment")
+    return attachment
+
+
+def attachment_content(
+    db: Session, actor: Actor, record_id: uuid.UUID, attachment_id: uuid.UUID
+) -> tuple[Attachment, Record, Access]:
+    """An attachment to download: its record visible, and its label granted (a masked file
+    is listed as masked, so refusing it reveals nothing new)."""
+    record, access = get_record(db, actor, record_id)
+    attachment = get_attachment(db, actor, record_id, attachment_id)
+    if not access.shows(attachment.label):
+        raise PermissionDenied(READ, record.owner_agency_id, f"no clause in force grants {attachment.label}")
+    return attachment, record, access
+
+
+def history(db: Session, actor: Actor, record_id: uuid.UUID) -> tuple[Record, list[tuple[RecordRevision, Access]]]:
+    """The versions of a visible record the caller may see, oldest first, each masked under
+    the rules as that version was shared. An invisible record is 404, like an absent one."""
+    record, _ = get_record(db, actor, record_id)
+    stmt = scope(actor, READ, select(RecordRevision).where(RecordRevision.record_id == record_id))
+    viewer = viewer_for(db, actor)
+    revisions = db.scalars(stmt.order_by(RecordRevision.number))
+    return record, [(rev, access_to(viewer, rev)) for rev in revisions]
 
 
 EXPORT_LIMIT = 10_000

@@ -33,6 +33,30 @@ class RecordCreate(Strict):
         return value
 
 
+class RecordUpdate(Strict):
+    """A new version of a record. ``revision`` is the version the editor started from: a
+    record changed by someone else in between answers 409 instead of losing their edit.
+    The category cannot change (it decides the body's schema): file a new record."""
+
+    revision: int = Field(ge=1)
+    tier: Tier | None = None
+    purpose: Purpose | None = None
+    title: str | None = Field(default=None, min_length=3, max_length=300)
+    body: dict[str, Any] | None = None
+    geometry: dict[str, Any] | None = None
+    clear_geometry: bool = False
+    event_at: datetime | None = None
+    red_recipients: list[uuid.UUID] | None = Field(default=None, max_length=100)
+    note: str = Field(default="", max_length=500)
+
+    @field_validator("event_at")
+    @classmethod
+    def _tz(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("event_at needs a time zone, e.g. 2026-01-01T00:00:00Z")
+        return value
+
+
 class RecordFilter(Strict):
     q: str | None = Field(default=None, max_length=200)
     category: Category | None = None
@@ -40,6 +64,17 @@ class RecordFilter(Strict):
     owner_agency_id: uuid.UUID | None = None
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+
+
+class AttachmentRead(ReadModel):
+    id: uuid.UUID
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    label: str | None
+    masked: bool
+    uploaded_at: datetime
 
 
 class RecordRead(ReadModel):
@@ -55,6 +90,22 @@ class RecordRead(ReadModel):
     event_at: datetime
     created_at: datetime
     access: str
+    revision: int
+    attachments: list[AttachmentRead]
+
+
+class RevisionRead(ReadModel):
+    number: int
+    tier: str
+    purpose: str
+    title: str
+    body: dict[str, Any]
+    masked_fields: dict[str, str]
+    geometry: dict[str, Any] | None
+    event_at: datetime
+    changed_at: datetime
+    changed_by_user_id: uuid.UUID | None
+    note: str
 
 
 class GrantBasis(ReadModel):

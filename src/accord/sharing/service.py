@@ -1,7 +1,8 @@
-"""Record commands and the audit of cross-agency reads."""
+"""Record commands (create, update, attach) and the audit of cross-agency reads."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -9,19 +10,22 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from accord.accounts import queries as accounts
-from accord.agreements.vocab import TIER_RANK
+from accord.agreements.vocab import LABELS, TIER_RANK
 from accord.audit.service import record_event
 from accord.authz import Actor
-from accord.core.errors import FieldProblem, InvalidInput, InvalidInputs, PermissionDenied
+from accord.core.errors import Conflict, FieldProblem, InvalidInput, InvalidInputs, PermissionDenied
+from accord.core.time import utcnow
 from accord.directory import queries as directory
 from accord.geo.geojson import bbox_of, validate_area
+from accord.sharing import files, queries
 from accord.sharing.access import Access
 from accord.sharing.categories import BODY_MODELS, labelled_fields
-from accord.sharing.models import Record, RecordRecipient
+from accord.sharing.models import Attachment, Record, RecordRecipient, RecordRevision
 from accord.sharing.policy import roles_by_agency
-from accord.sharing.schemas import RecordCreate
+from accord.sharing.schemas import RecordCreate, RecordUpdate
 
 CREATE = "sharing:record:create"
+UPDATE = "sharing:record:update"
 
 
 def _valid_body(category: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -79,17 +83,42 @@ def check_owner(db: Session, *, actor: Actor, owner_agency_id: uuid.UUID) -> Non
         raise PermissionDenied(CREATE, owner_agency_id)
 
 
+def _check_recipients(db: Session, tier: str, recipients: list[uuid.UUID]) -> None:
+    if tier == "RED" and not recipients:
+        raise InvalidInput("red_recipients", "a RED record names at least one recipient person")
+    if tier != "RED" and recipients:
+        raise InvalidInput("red_recipients", "only RED records name recipient people")
+    for index, user_id in enumerate(recipients):
+        if not accounts.user_exists(db, user_id):
+            raise InvalidInput(f"red_recipients[{index}]", "no such user")
+
+
+def _snapshot(record: Record, *, actor: Actor, note: str) -> RecordRevision:
+    """The record as just saved, kept as its next version."""
+    return RecordRevision(
+        record_id=record.id,
+        number=record.revision,
+        owner_agency_id=record.owner_agency_id,
+        category=record.category,
+        tier=record.tier,
+        tier_rank=record.tier_rank,
+        purpose=record.purpose,
+        title=record.title,
+        body=dict(record.body),
+        geometry=record.geometry,
+        red_recipients=[str(r.user_id) for r in record.red_recipients],
+        event_at=record.event_at,
+        changed_at=utcnow(),
+        changed_by_user_id=actor.user_id,
+        note=note,
+    )
+
+
 def create_record(db: Session, *, actor: Actor, data: RecordCreate) -> Record:
     check_owner(db, actor=actor, owner_agency_id=data.owner_agency_id)
     body = _valid_body(data.category, data.body)
     geometry, bbox = _valid_geometry(data.geometry)
-    if data.tier == "RED" and not data.red_recipients:
-        raise InvalidInput("red_recipients", "a RED record names at least one recipient person")
-    if data.tier != "RED" and data.red_recipients:
-        raise InvalidInput("red_recipients", "only RED records name recipient people")
-    for index, user_id in enumerate(data.red_recipients):
-        if not accounts.user_exists(db, user_id):
-            raise InvalidInput(f"red_recipients[{index}]", "no such user")
+    _check_recipients(db, data.tier, data.red_recipients)
     record = Record(
         owner_agency_id=data.owner_agency_id,
         category=data.category,
@@ -102,12 +131,14 @@ def create_record(db: Session, *, actor: Actor, data: RecordCreate) -> Record:
         event_at=data.event_at,
         created_by_user_id=actor.user_id,
         search_text=search_text(data.title, data.category, body),
+        revision=1,
     )
     if bbox is not None:
         record.min_lon, record.min_lat, record.max_lon, record.max_lat = bbox
     record.red_recipients = [RecordRecipient(user_id=u) for u in dict.fromkeys(data.red_recipients)]
     db.add(record)
     db.flush()
+    db.add(_snapshot(record, actor=actor, note="created"))
     record_event(
         db,
         actor=actor,
@@ -118,6 +149,129 @@ def create_record(db: Session, *, actor: Actor, data: RecordCreate) -> Record:
         details={"category": record.category, "tier": record.tier},
     )
     return record
+
+
+def _owned(db: Session, *, actor: Actor, record: Record) -> None:
+    """Only members of the owning agency holding ``sharing:record:update`` change a record
+    (a partner who can see it may not)."""
+    if record.owner_agency_id not in roles_by_agency(actor, UPDATE):
+        raise PermissionDenied(UPDATE, record.owner_agency_id)
+
+
+def update_record(db: Session, *, actor: Actor, record_id: uuid.UUID, data: RecordUpdate) -> Record:
+    """Save a new version of a record the caller's agency owns."""
+    record, _ = queries.get_record(db, actor, record_id)
+    _owned(db, actor=actor, record=record)
+    if data.revision != record.revision:
+        raise Conflict(
+            "revision",
+            f"the record was changed meanwhile (now version {record.revision}, you edited version "
+            f"{data.revision}): reload it and apply your change again",
+        )
+    tier = data.tier or record.tier
+    recipients = data.red_recipients if data.red_recipients is not None else [r.user_id for r in record.red_recipients]
+    if data.tier is not None and data.tier != "RED" and data.red_recipients is None:
+        recipients = []  # leaving RED drops the named people
+    _check_recipients(db, tier, recipients)
+    if data.geometry is not None and data.clear_geometry:
+        raise InvalidInput("clear_geometry", "send either a new geometry or clear_geometry, not both")
+    changed: list[str] = []
+    if data.body is not None:
+        body = _valid_body(record.category, data.body)
+        if body != record.body:
+            record.body, changed = body, [*changed, "body"]
+    if data.geometry is not None or data.clear_geometry:
+        geometry, bbox = _valid_geometry(data.geometry)
+        if geometry != record.geometry:
+            record.geometry = geometry
+            record.min_lon, record.min_lat, record.max_lon, record.max_lat = bbox or (None, None, None, None)
+            changed.append("geometry")
+    for name in ("tier", "purpose", "title", "event_at"):
+        value = getattr(data, name)
+        if value is not None and value != getattr(record, name):
+            setattr(record, name, value)
+            changed.append(name)
+    if {u for u in recipients} != {r.user_id for r in record.red_recipients}:
+        record.red_recipients = [RecordRecipient(user_id=u) for u in dict.fromkeys(recipients)]
+        changed.append("red_recipients")
+    if not changed:
+        raise InvalidInput("body", "nothing to change: this is the record as it stands")
+    record.tier_rank = TIER_RANK[record.tier]
+    record.search_text = search_text(record.title, record.category, record.body)
+    record.revision += 1
+    db.flush()
+    db.add(_snapshot(record, actor=actor, note=data.note))
+    record_event(
+        db,
+        actor=actor,
+        action="sharing.record.update",
+        agency_id=record.owner_agency_id,
+        object_type="record",
+        object_id=record.id,
+        details={"revision": record.revision, "changed": changed, "tier": record.tier},
+    )
+    return record
+
+
+def add_attachment(
+    db: Session,
+    *,
+    actor: Actor,
+    record_id: uuid.UUID,
+    filename: str,
+    declared_type: str | None,
+    content: bytes,
+    label: str | None,
+    max_bytes: int,
+) -> Attachment:
+    record, _ = queries.get_record(db, actor, record_id)
+    _owned(db, actor=actor, record=record)
+    if label is not None and label not in LABELS:
+        raise InvalidInput("label", f"one of {', '.join(LABELS)}, or none")
+    if not content:
+        raise InvalidInput("file", "the file is empty")
+    if len(content) > max_bytes:
+        raise InvalidInput("file", f"larger than the limit of {max_bytes} bytes")
+    content_type = files.checked_type(content, declared_type)
+    attachment = Attachment(
+        record_id=record.id,
+        filename=files.safe_filename(filename),
+        content_type=content_type,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        label=label,
+        uploaded_at=utcnow(),
+        uploaded_by_user_id=actor.user_id,
+        content=content,
+    )
+    db.add(attachment)
+    db.flush()
+    record_event(
+        db,
+        actor=actor,
+        action="sharing.record.attach",
+        agency_id=record.owner_agency_id,
+        object_type="record",
+        object_id=record.id,
+        details={"attachment_id": str(attachment.id), "content_type": content_type, "size": len(content)},
+    )
+    return attachment
+
+
+def remove_attachment(db: Session, *, actor: Actor, record_id: uuid.UUID, attachment_id: uuid.UUID) -> None:
+    record, _ = queries.get_record(db, actor, record_id)
+    _owned(db, actor=actor, record=record)
+    attachment = queries.get_attachment(db, actor, record_id, attachment_id)
+    db.delete(attachment)
+    record_event(
+        db,
+        actor=actor,
+        action="sharing.record.detach",
+        agency_id=record.owner_agency_id,
+        object_type="record",
+        object_id=record.id,
+        details={"attachment_id": str(attachment.id), "filename": attachment.filename},
+    )
 
 
 def log_reads(db: Session, *, actor: Actor, reads: list[tuple[Record, Access]], surface: str) -> int:
