@@ -78,3 +78,8 @@ def list_roles(db: Session) -> list[Role]:
 def user_exists(db: Session, user_id: uuid.UUID) -> bool:
     """Existence only, for validating references (e.g. the named recipients of a RED record)."""
     return db.scalar(select(User.id).where(User.id == user_id, User.is_active.is_(True))) is not None
+
+
+def user_id_by_username(db: Session, username: str) -> uuid.UUID | None:
+    """Resolve a username typed into a form (e.g. the people a RED record names)."""
+    return db.scalar(select(User.id).where(User.username == username.strip().lower(), User.is_active.is_(True)))

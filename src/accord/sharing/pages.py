@@ -1,5 +1,6 @@
 """HTML pages of records: list and search with tier badges, detail with masked fields
-shown as masked, and the "why can I see this?" panel."""
+shown as masked and the "why can I see this?" panel, the record form with its "who will
+receive this?" preview, editing (new versions), history and attachments."""
 
 from __future__ import annotations
 
@@ -9,23 +10,37 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from starlette.datastructures import FormData, UploadFile
 
+from accord.accounts import queries as accounts
 from accord.agreements import queries as agreements
-from accord.agreements.vocab import PURPOSES, RECORD_CATEGORIES, TIERS
+from accord.agreements.vocab import LABELS, PURPOSES, RECORD_CATEGORIES, TIERS
 from accord.authz import Actor
 from accord.authz.deps import Permission
 from accord.core.deps import DB
+from accord.core.errors import AccordError, InvalidInput
 from accord.directory import queries as directory
 from accord.sharing import queries, service
-from accord.sharing.access import masked_body
+from accord.sharing.access import Access, masked_body
 from accord.sharing.categories import SPECS
-from accord.sharing.schemas import RecordFilter
+from accord.sharing.policy import roles_by_agency
+from accord.sharing.schemas import RecordCreate, RecordFilter, RecordUpdate
 from accord.web.forms import errors_of
-from accord.web.templating import render
+from accord.web.templating import flash, redirect, render, verify_csrf
 
 router = APIRouter(include_in_schema=False)
 Read = Annotated[Actor, Depends(Permission("sharing:record:read"))]
-VOCAB = {"categories": RECORD_CATEGORIES, "tiers": TIERS, "tier_options": [(t, t) for t in TIERS], "purposes": PURPOSES}
+Create = Annotated[Actor, Depends(Permission("sharing:record:create"))]
+Update = Annotated[Actor, Depends(Permission("sharing:record:update"))]
+Csrf = Depends(verify_csrf)
+VOCAB = {
+    "categories": RECORD_CATEGORIES,
+    "tiers": TIERS,
+    "tier_options": [(t, t) for t in TIERS],
+    "purposes": PURPOSES,
+    "labels": LABELS,
+    "specs": SPECS,
+}
 
 
 @router.get("/records")
@@ -54,6 +69,32 @@ def records_page(
     return render(request, "records/list.html", context)
 
 
+@router.get("/records/new")
+def record_new(request: Request, db: DB, actor: Create, category: str = "incident_report") -> Response:
+    return render(request, "records/form.html", _form_context(db, actor, {"category": category, "tier": "AMBER"}))
+
+
+@router.post("/records/new", dependencies=[Csrf])
+async def record_create(request: Request, db: DB, actor: Create) -> Response:
+    form = await request.form()
+    raw = {k: v for k, v in form.items() if isinstance(v, str)}
+    try:
+        data = _create_payload(db, form)
+        if raw.get("action") != "save":
+            service.check_owner(db, actor=actor, owner_agency_id=data.owner_agency_id)
+            preview = queries.recipients_preview(db, data)
+            return render(request, "records/form.html", _form_context(db, actor, raw, preview=preview))
+        record = service.create_record(db, actor=actor, data=data)
+    except (ValidationError, AccordError) as exc:
+        db.rollback()
+        errors, message = _form_errors(exc)
+        context = _form_context(db, actor, raw, errors=errors, message=message)
+        return render(request, "records/form.html", context, 422)
+    db.commit()
+    flash(request, "success", f"Saved as TLP:{record.tier}. It is shared as the preview showed.")
+    return redirect(request, f"/records/{record.id}")
+
+
 @router.get("/records/{record_id}")
 def record_page(request: Request, record_id: uuid.UUID, db: DB, actor: Read) -> Response:
     record, access = queries.get_record(db, actor, record_id)
@@ -64,14 +105,211 @@ def record_page(request: Request, record_id: uuid.UUID, db: DB, actor: Read) -> 
     for grant in access.grants:
         agreement, version, clause = context[grant.clause_id]
         why.append({"agreement": agreement, "version": version, "clause": clause, "grant": grant})
-    specs = {s.name: s for s in SPECS[record.category]}
-    body = masked_body(record, access)
     context_vars = {
         "record": record,
         "access": access,
         "why": why,
-        "fields": [(specs[name], body.get(name)) for name in specs if name in body or name in access.masked],
+        "fields": _fields(record.category, masked_body(record, access), access),
+        "attachments": queries.attachments_of(db, actor, [record.id])[record.id],
+        "can_update": record.owner_agency_id in roles_by_agency(actor, service.UPDATE),
         "agency_names": dict(directory.agency_options(db, actor)),
         **VOCAB,
     }
     return render(request, "records/detail.html", context_vars)
+
+
+def _fields(category: str, body: dict[str, Any], access: Access) -> list[tuple[Any, Any]]:
+    specs = {s.name: s for s in SPECS[category]}
+    return [(specs[name], body.get(name)) for name in specs if name in body or name in access.masked]
+
+
+@router.get("/records/{record_id}/history")
+def history_page(request: Request, record_id: uuid.UUID, db: DB, actor: Read) -> Response:
+    record, revisions = queries.history(db, actor, record_id)
+    service.log_reads(db, actor=actor, reads=[(record, a) for _, a in revisions[-1:]], surface="history")
+    db.commit()
+    context = {
+        "record": record,
+        "versions": _versions(revisions),
+        "agency_names": dict(directory.agency_options(db, actor)),
+        **VOCAB,
+    }
+    return render(request, "records/history.html", context)
+
+
+def _versions(revisions: list[tuple[Any, Access]]) -> list[dict[str, Any]]:
+    """Newest first, each with what changed since the version before it (as shown)."""
+    versions: list[dict[str, Any]] = []
+    previous: dict[str, Any] | None = None
+    for revision, access in revisions:
+        shown = masked_body(revision, access)
+        state = {"tier": revision.tier, "purpose": revision.purpose, "title": revision.title, **shown}
+        changed = [] if previous is None else sorted(k for k in state | previous if state.get(k) != previous.get(k))
+        fields = _fields(revision.category, shown, access)
+        versions.append({"revision": revision, "access": access, "fields": fields, "changed": changed})
+        previous = state
+    return list(reversed(versions))
+
+
+# --- the record form ------------------------------------------------------------------
+
+
+def _when(value: str) -> str:
+    """The form's date and time are UTC (the label says so): mark them as such."""
+    value = value.strip()
+    return value + "Z" if value and "Z" not in value and "+" not in value[10:] else value
+
+
+def _geometry(form: FormData) -> dict[str, Any] | None:
+    lon, lat = str(form.get("longitude") or "").strip(), str(form.get("latitude") or "").strip()
+    if not lon and not lat:
+        return None
+    if not lon or not lat:
+        raise InvalidInput("longitude" if not lon else "latitude", "give both latitude and longitude, or neither")
+    try:
+        return {"type": "Point", "coordinates": [float(lon), float(lat)]}
+    except ValueError:
+        raise InvalidInput("longitude", "latitude and longitude are decimal degrees, e.g. 41.52 and -88.08") from None
+
+
+def _recipients(db: DB, form: FormData) -> list[uuid.UUID]:
+    found = []
+    for name in str(form.get("red_recipients") or "").replace(",", " ").split():
+        user_id = accounts.user_id_by_username(db, name)
+        if user_id is None:
+            raise InvalidInput("red_recipients", f"no such user: {name}")
+        found.append(user_id)
+    return found
+
+
+def _body(form: FormData, category: str) -> dict[str, Any]:
+    names = {s.name for s in SPECS.get(category, ())}
+    return {n: v for n in names if (v := str(form.get(f"body.{n}") or "").strip())}
+
+
+def _create_payload(db: DB, form: FormData) -> RecordCreate:
+    category = str(form.get("category") or "")
+    return RecordCreate(
+        owner_agency_id=form.get("owner_agency_id") or None,
+        category=category,
+        tier=form.get("tier") or None,
+        purpose=form.get("purpose") or None,
+        title=str(form.get("title") or ""),
+        body=_body(form, category),
+        geometry=_geometry(form),
+        event_at=_when(str(form.get("event_at") or "")),
+        red_recipients=_recipients(db, form),
+    )
+
+
+def _form_errors(exc: Exception) -> tuple[dict[str, str], str]:
+    """Per-field messages; body fields keep their full name (``body.summary``)."""
+    errors, message = errors_of(exc)
+    if isinstance(exc, AccordError):
+        errors.update({p.field: p.reason for p in exc.problems if p.field.startswith("body.")})
+    return errors, message
+
+
+def _form_context(db: DB, actor: Actor, form: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    owners = [(a, n) for a, n in directory.agency_options(db, actor) if a in roles_by_agency(actor, service.CREATE)]
+    category = form.get("category") or "incident_report"
+    return {
+        "form": form,
+        "category": category if category in SPECS else "incident_report",
+        "owners": owners,
+        "errors": {},
+        "preview": None,
+        "names_by_id": {str(a): n for a, n in directory.agency_options(db, actor)},
+        **VOCAB,
+        **extra,
+    }
+
+
+def _edit_form(record: Any) -> dict[str, Any]:
+    form: dict[str, Any] = {
+        "tier": record.tier,
+        "purpose": record.purpose,
+        "title": record.title,
+        "event_at": record.event_at.strftime("%Y-%m-%dT%H:%M"),
+        "revision": record.revision,
+        **{f"body.{k}": v for k, v in record.body.items() if v is not None},
+    }
+    if record.geometry and record.geometry.get("type") == "Point":
+        form["longitude"], form["latitude"] = record.geometry["coordinates"]
+    return form
+
+
+@router.get("/records/{record_id}/edit")
+def record_edit(request: Request, record_id: uuid.UUID, db: DB, actor: Update) -> Response:
+    record, _ = queries.get_record(db, actor, record_id)
+    context = _form_context(db, actor, _edit_form(record), record=record)
+    return render(request, "records/form.html", context)
+
+
+@router.post("/records/{record_id}/edit", dependencies=[Csrf])
+async def record_update(request: Request, record_id: uuid.UUID, db: DB, actor: Update) -> Response:
+    form = await request.form()
+    raw = {k: v for k, v in form.items() if isinstance(v, str)}
+    record, _ = queries.get_record(db, actor, record_id)
+    try:
+        geometry = _geometry(form)
+        data = RecordUpdate(
+            revision=form.get("revision") or 0,
+            tier=form.get("tier") or None,
+            purpose=form.get("purpose") or None,
+            title=str(form.get("title") or ""),
+            body=_body(form, record.category),
+            geometry=geometry,
+            clear_geometry=geometry is None and record.geometry is not None,
+            event_at=_when(str(form.get("event_at") or "")),
+            red_recipients=_recipients(db, form),
+            note=str(form.get("note") or ""),
+        )
+        service.update_record(db, actor=actor, record_id=record_id, data=data)
+    except (ValidationError, AccordError) as exc:
+        db.rollback()
+        errors, message = _form_errors(exc)
+        record, _ = queries.get_record(db, actor, record_id)
+        context = _form_context(db, actor, raw, record=record, errors=errors, message=message)
+        return render(request, "records/form.html", context, 409 if getattr(exc, "status_code", 0) == 409 else 422)
+    db.commit()
+    flash(request, "success", "Saved as a new version; the earlier one stays in the history.")
+    return redirect(request, f"/records/{record_id}")
+
+
+@router.post("/records/{record_id}/attachments", dependencies=[Csrf])
+async def attachment_upload(request: Request, record_id: uuid.UUID, db: DB, actor: Update) -> Response:
+    form = await request.form()
+    upload = form.get("file")
+    limit = request.app.state.settings.max_attachment_bytes
+    try:
+        if not isinstance(upload, UploadFile):
+            raise InvalidInput("file", "choose a file to attach")
+        service.add_attachment(
+            db,
+            actor=actor,
+            record_id=record_id,
+            filename=upload.filename or "",
+            declared_type=upload.content_type,
+            content=await upload.read(limit + 1),
+            label=str(form.get("label") or "") or None,
+            max_bytes=limit,
+        )
+    except AccordError as exc:
+        db.rollback()
+        _, message = errors_of(exc)
+        flash(request, "error", f"Not attached: {message}")
+        return redirect(request, f"/records/{record_id}")
+    db.commit()
+    flash(request, "success", "Attached.")
+    return redirect(request, f"/records/{record_id}")
+
+
+@router.post("/records/{record_id}/attachments/{attachment_id}/delete", dependencies=[Csrf])
+def attachment_delete(
+    request: Request, record_id: uuid.UUID, attachment_id: uuid.UUID, db: DB, actor: Update
+) -> Response:
+    service.remove_attachment(db, actor=actor, record_id=record_id, attachment_id=attachment_id)
+    db.commit()
+    flash(request, "success", "Attachment removed.")
+    return redirect(request, f"/records/{record_id}")
