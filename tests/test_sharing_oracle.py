@@ -2,14 +2,17 @@
 agreements with random sharing clauses and lifecycles (effective in the past or future,
 expiring, suspended, terminated, opted out), records of every tier, and readers of
 several roles — and a small, independent pure-Python oracle of the sharing rules says what
-each reader may see and which fields are masked. Every surface built so far (list,
-search, detail, counts, facets, export) is compared with it. A second test plants a bug in
-the SQL predicate and shows the comparison catches it.
+each reader may see and which fields are masked. Every surface (list, search, detail,
+counts, facets, export, map layer, history, attachments) is compared with it; some records
+change tier after they are filed, so history must apply the rules to each version as it
+was shared. A second test plants a bug in the SQL predicate and shows the comparison
+catches it.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -24,12 +27,12 @@ from accord.agreements import service as agreements
 from accord.agreements.schemas import AgreementDraft, PartnershipCreate, SignRequest
 from accord.authz import Actor, MembershipGrant
 from accord.authz.roles import BUILTIN_ROLES
-from accord.core.errors import NotFound
+from accord.core.errors import NotFound, PermissionDenied
 from accord.core.time import utcnow
 from accord.directory.models import Agency
 from accord.sharing import queries, service
 from accord.sharing.categories import SPECS, labelled_fields
-from accord.sharing.schemas import RecordCreate, RecordFilter
+from accord.sharing.schemas import RecordCreate, RecordFilter, RecordUpdate
 
 TIERS = ["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
 RANK = {t: i for i, t in enumerate(TIERS)}
@@ -71,6 +74,7 @@ class RecordSpec:
     tier: str
     purpose: str
     named: list[int]
+    first_tier: str | None = None  # filed at this tier, then changed to ``tier``
 
 
 @dataclass
@@ -82,6 +86,8 @@ class World:
 
 
 N_AGENCIES = 4
+# Each record carries one file labelled like its most sensitive field.
+ATTACHMENT_LABEL = {"incident_report": "CJI", "bolo": "PII", "public_health_case": "PHI"}
 
 
 def subsets(items: list[Any], min_size: int = 1) -> st.SearchStrategy[list[Any]]:
@@ -129,6 +135,7 @@ def worlds(draw: Any) -> World:
                 tier=st.sampled_from(TIERS),
                 purpose=st.sampled_from(PURPOSES),
                 named=subsets([0, 1], 0),
+                first_tier=st.one_of(st.none(), st.none(), st.sampled_from(TIERS)),
             ),
             min_size=4,
             max_size=9,
@@ -141,50 +148,73 @@ def worlds(draw: Any) -> World:
 # --- the oracle: the rules of DESIGN.md, read from the world, not from the database ---------
 
 
+def _reader_of(reader: tuple[int, str] | int) -> tuple[int, str, int | None]:
+    return (reader[0], reader[1], None) if isinstance(reader, tuple) else (1, "viewer", reader)
+
+
+def _masks(world: World, rec: RecordSpec, tier: str, reader: tuple[int, str] | int) -> set[str] | None:
+    """The labels masked for the reader on ``rec`` shared at ``tier``, or None if not visible.
+    A RED version is visible to the people the record names now (only a RED record names)."""
+    agency, role, person = _reader_of(reader)
+    partners = {other for members, start in world.partnerships if start <= 0 and agency in members for other in members}
+    labels_all = set(labelled_fields(rec.category).values())
+    if rec.owner == agency:
+        return set()
+    if tier == "RED":
+        return set() if person is not None and rec.tier == "RED" and person in rec.named else None
+    granted: set[str] | None = None
+    for agreement in world.agreements:
+        if not agreement.fully_signed or agreement.effective_hours > 0:
+            continue
+        if agreement.expires_hours is not None and agreement.expires_hours <= 0:
+            continue
+        if agreement.ending in ("suspended", "terminated"):
+            continue
+        if agreement.ending == "opt_out_now" and agreement.opting_party in (rec.owner, agency):
+            continue
+        for clause in agreement.clauses:
+            if (
+                rec.owner in clause.providers
+                and agency in clause.recipients
+                and rec.category in clause.categories
+                and rec.purpose in clause.purposes
+                and RANK[tier] <= RANK[clause.max_tier]
+                and not clause.aggregates_only
+                and (not clause.roles or role in clause.roles)
+            ):
+                granted = (granted or set()) | set(clause.labels)
+    visible = (
+        tier == "CLEAR"
+        or (tier == "GREEN" and rec.owner in partners)
+        or (tier in ("GREEN", "AMBER", "AMBER+STRICT") and granted is not None)
+    )
+    return labels_all - (granted or set()) if visible else None
+
+
 def oracle(world: World, reader: tuple[int, str] | int) -> dict[int, set[str]]:
     """Record index -> masked labels, for each record the reader may see. ``reader`` is
     (agency, role) for an agency member, or the index of a named person (a viewer of agency 1)."""
-    agency, role, person = (reader[0], reader[1], None) if isinstance(reader, tuple) else (1, "viewer", reader)
-    partners = {other for members, start in world.partnerships if start <= 0 and agency in members for other in members}
     seen: dict[int, set[str]] = {}
     for index, rec in enumerate(world.records):
-        labels_all = set(labelled_fields(rec.category).values())
-        if rec.owner == agency:
-            seen[index] = set()
-            continue
-        if rec.tier == "RED":
-            if person is not None and person in rec.named:
-                seen[index] = set()
-            continue
-        granted: set[str] | None = None
-        for agreement in world.agreements:
-            if not agreement.fully_signed or agreement.effective_hours > 0:
-                continue
-            if agreement.expires_hours is not None and agreement.expires_hours <= 0:
-                continue
-            if agreement.ending in ("suspended", "terminated"):
-                continue
-            if agreement.ending == "opt_out_now" and agreement.opting_party in (rec.owner, agency):
-                continue
-            for clause in agreement.clauses:
-                if (
-                    rec.owner in clause.providers
-                    and agency in clause.recipients
-                    and rec.category in clause.categories
-                    and rec.purpose in clause.purposes
-                    and RANK[rec.tier] <= RANK[clause.max_tier]
-                    and not clause.aggregates_only
-                    and (not clause.roles or role in clause.roles)
-                ):
-                    granted = (granted or set()) | set(clause.labels)
-        visible = (
-            rec.tier == "CLEAR"
-            or (rec.tier == "GREEN" and rec.owner in partners)
-            or (rec.tier in ("GREEN", "AMBER", "AMBER+STRICT") and granted is not None)
-        )
-        if visible:
-            seen[index] = labels_all - (granted or set())
+        masks = _masks(world, rec, rec.tier, reader)
+        if masks is not None:
+            seen[index] = masks
     return seen
+
+
+def oracle_history(world: World, reader: tuple[int, str] | int) -> dict[int, list[tuple[str, set[str]]]]:
+    """Record index -> the versions (tier, masked labels) the reader may see, oldest first,
+    for each record the reader may see now."""
+    found: dict[int, list[tuple[str, set[str]]]] = {}
+    for index, masks in oracle(world, reader).items():
+        rec = world.records[index]
+        versions = []
+        if rec.first_tier is not None:
+            first = _masks(world, rec, rec.first_tier, reader)
+            if first is not None:
+                versions.append((rec.first_tier, first))
+        found[index] = [*versions, (rec.tier, masks)]
+    return found
 
 
 # --- building the world through the real services ------------------------------------------
@@ -276,37 +306,60 @@ def build(db: Any, world: World, people: list[uuid.UUID]) -> None:
         body = {required: "oracle"} | {
             name: f"secret {label}" for name, label in labelled_fields(spec.category).items()
         }
+        if spec.first_tier == spec.tier:
+            spec.first_tier = None
+        if (spec.tier == "RED" or spec.first_tier == "RED") and not spec.named:
+            spec.named = [0]
+        filed_at = spec.first_tier or spec.tier
         data = RecordCreate(
             owner_agency_id=ids[spec.owner],
             category=spec.category,
-            tier=spec.tier,
+            tier=filed_at,
             purpose=spec.purpose,
             title=f"Oracle {tag} record",
             body=body,
             event_at=now,
-            red_recipients=[people[n] for n in spec.named] if spec.tier == "RED" else [],
+            geometry={"type": "Point", "coordinates": [-88.0, 41.5]},
+            red_recipients=[people[n] for n in spec.named] if filed_at == "RED" else [],
         )
-        if spec.tier == "RED" and not spec.named:
-            data = data.model_copy(update={"red_recipients": [people[0]]})
-            spec.named = [0]
-        record_ids.append(service.create_record(db, actor=builder, data=data).id)
+        record = service.create_record(db, actor=builder, data=data)
+        if spec.first_tier is not None:
+            update = RecordUpdate(
+                revision=1,
+                tier=spec.tier,  # type: ignore[arg-type]
+                red_recipients=[people[n] for n in spec.named] if spec.tier == "RED" else None,
+            )
+            service.update_record(db, actor=builder, record_id=record.id, data=update)
+        if spec.tier != "RED":
+            spec.named = []  # a record that is not RED names nobody (any more)
+        service.add_attachment(
+            db,
+            actor=builder,
+            record_id=record.id,
+            filename="scan.pdf",
+            declared_type="application/pdf",
+            content=b"%PDF-1.7 oracle",
+            label=ATTACHMENT_LABEL[spec.category],
+            max_bytes=1024,
+        )
+        record_ids.append(record.id)
     db.commit()
     world.ids = {"agencies": ids, "records": record_ids, "tag": tag}
 
 
-def mismatches(db: Any, world: World, people: list[uuid.UUID]) -> list[str]:
-    """Every difference between the surfaces and the oracle, for every reader."""
+def mismatches(db: Any, world: World, people: list[uuid.UUID]) -> Iterator[str]:
+    """Every difference between the surfaces and the oracle, for every reader (lazily: the
+    planted-bug search stops at the first)."""
     ids, record_ids = world.ids["agencies"], world.ids["records"]
     readers: list[tuple[Any, Actor]] = [((a, r), _reader(ids[a], r)) for a in range(N_AGENCIES) for r in ROLES]
     readers += [(n, _reader(ids[1], "viewer", people[n])) for n in range(2)]
-    problems = []
     for key, actor in readers:
         expected = oracle(world, key)
         expected_ids = {record_ids[i]: masks for i, masks in expected.items()}
         listed, _ = queries.list_records(db, actor, RecordFilter(q=f"Oracle {world.ids['tag']}", limit=500))
         got = {r.id: set(a.masked.values()) for r, a in listed if r.id in set(record_ids)}
         if got != expected_ids:
-            problems.append(
+            yield (
                 f"search/list for reader {key}: expected {_names(expected_ids, record_ids)}, got {_names(got, record_ids)}"
             )
         for index, record_id in enumerate(record_ids):
@@ -316,7 +369,7 @@ def mismatches(db: Any, world: World, people: list[uuid.UUID]) -> list[str]:
             except NotFound:
                 detail = None
             if detail != expected_ids.get(record_id):
-                problems.append(
+                yield (
                     f"detail of record {index} for reader {key}: expected {expected_ids.get(record_id)}, got {detail}"
                 )
         tiers = queries.facets(db, actor, RecordFilter(q=f"Oracle {world.ids['tag']}"))["tier"]
@@ -324,14 +377,44 @@ def mismatches(db: Any, world: World, people: list[uuid.UUID]) -> list[str]:
         for i in expected:
             expected_tiers[world.records[i].tier] = expected_tiers.get(world.records[i].tier, 0) + 1
         if tiers != expected_tiers:
-            problems.append(f"facets for reader {key}: expected {expected_tiers}, got {tiers}")
+            yield (f"facets for reader {key}: expected {expected_tiers}, got {tiers}")
         exported = queries.export_records(db, actor, RecordFilter(q=f"Oracle {world.ids['tag']}"))
         if {r.id: set(a.masked.values()) for r, a in exported} != expected_ids:
-            problems.append(f"export for reader {key} differs")
+            yield (f"export for reader {key} differs")
+        mapped = queries.map_layer(db, actor, RecordFilter(q=f"Oracle {world.ids['tag']}"))
+        if {r.id for r, _ in mapped} != set(expected_ids):
+            yield (f"map layer for reader {key} differs")
+        yield from _history_and_files(db, world, key, actor)
         counted = queries.list_records(db, actor, RecordFilter(owner_agency_id=ids[0], limit=1))[1]
         if counted != sum(1 for i in expected if world.records[i].owner == 0):
-            problems.append(f"count of agency 0's records for reader {key}: got {counted}")
-    return problems
+            yield (f"count of agency 0's records for reader {key}: got {counted}")
+
+
+def _history_and_files(db: Any, world: World, key: Any, actor: Actor) -> Iterator[str]:
+    """History (each version under its own rules) and attachments (hidden with the record,
+    masked by label) for one reader."""
+    expected = oracle_history(world, key)
+    visible = oracle(world, key)
+    for index, record_id in enumerate(world.ids["records"]):
+        try:
+            _, versions = queries.history(db, actor, record_id)
+            got: list[tuple[str, set[str]]] | None = [(v.tier, set(a.masked.values())) for v, a in versions]
+        except NotFound:
+            got = None
+        if got != expected.get(index):
+            yield (f"history of record {index} for reader {key}: expected {expected.get(index)}, got {got}")
+        files = queries.attachments_of(db, actor, [record_id])[record_id]
+        if len(files) != (1 if index in visible else 0):
+            yield (f"attachments of record {index} for reader {key}: got {len(files)}")
+        for attachment in files:
+            label = ATTACHMENT_LABEL[world.records[index].category]
+            try:
+                queries.attachment_content(db, actor, record_id, attachment.id)
+                downloadable = True
+            except PermissionDenied:
+                downloadable = False
+            if index in visible and downloadable != (label not in visible[index]):
+                yield (f"attachment of record {index} for reader {key}: downloadable={downloadable}")
 
 
 def _names(found: dict[uuid.UUID, set[str]], record_ids: list[uuid.UUID]) -> list[int]:
@@ -353,7 +436,7 @@ def people(session_factory) -> list[uuid.UUID]:
 def test_every_surface_matches_the_oracle(session_factory, people, world):
     with session_factory() as db:
         build(db, world, people)
-        assert mismatches(db, world, people) == []
+        assert list(mismatches(db, world, people)) == []
 
 
 def test_the_comparison_catches_a_planted_bug(session_factory, people, monkeypatch):
@@ -372,7 +455,7 @@ def test_the_comparison_catches_a_planted_bug(session_factory, people, monkeypat
     def leaks(world: World) -> bool:
         with session_factory() as db:
             build(db, world, people)
-            return bool(mismatches(db, world, people))
+            return next(mismatches(db, world, people), None) is not None
 
     no_shrinking = settings(
         max_examples=150,

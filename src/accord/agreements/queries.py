@@ -123,9 +123,13 @@ def grants_from(db: Session, provider: uuid.UUID, at: datetime) -> list[Grant]:
     return list(db.scalars(stmt))
 
 
+# Built once: constructing an alias costs more than the rest of the predicate.
+_MINE, _THEIRS = aliased(PartnershipMember, name="member_mine"), aliased(PartnershipMember, name="member_theirs")
+
+
 def partner_agencies_select(agencies: list[uuid.UUID], at: datetime) -> Select[uuid.UUID]:
     """SELECT of the agencies sharing a current, active partnership with any of ``agencies``."""
-    mine, theirs = aliased(PartnershipMember), aliased(PartnershipMember)
+    mine, theirs = _MINE, _THEIRS
     today = at.date()
     return (
         select(theirs.agency_id)

@@ -52,10 +52,15 @@ def list_records(db: Session, actor: Actor, filters: RecordFilter) -> tuple[list
     return [(r, access_to(viewer, r)) for r in rows], total
 
 
-def get_record(db: Session, actor: Actor, record_id: uuid.UUID) -> tuple[Record, Access]:
+def _visible_record(db: Session, actor: Actor, record_id: uuid.UUID) -> Record:
     record = db.scalar(scope(actor, READ, select(Record).where(Record.id == record_id)))
     if record is None:
         raise NotFound("record")
+    return record
+
+
+def get_record(db: Session, actor: Actor, record_id: uuid.UUID) -> tuple[Record, Access]:
+    record = _visible_record(db, actor, record_id)
     return record, access_to(viewer_for(db, actor), record)
 
 
@@ -92,10 +97,10 @@ def attachment_content(
 def history(db: Session, actor: Actor, record_id: uuid.UUID) -> tuple[Record, list[tuple[RecordRevision, Access]]]:
     """The versions of a visible record the caller may see, oldest first, each masked under
     the rules as that version was shared. An invisible record is 404, like an absent one."""
-    record, _ = get_record(db, actor, record_id)
+    record = _visible_record(db, actor, record_id)
     stmt = scope(actor, READ, select(RecordRevision).where(RecordRevision.record_id == record_id))
+    revisions = list(db.scalars(stmt.order_by(RecordRevision.number)))
     viewer = viewer_for(db, actor)
-    revisions = db.scalars(stmt.order_by(RecordRevision.number))
     return record, [(rev, access_to(viewer, rev)) for rev in revisions]
 
 
