@@ -41,7 +41,8 @@ def test_record_page_explains_and_masks(client, make_user, db):
     html = client.get(f"/records/{record.id}").text
     assert "Why can I see this?" in html and "Foodborne Outbreak Information-Sharing MOU" in html
     assert "Masked — PHI not granted" in html and "PCR positive" not in html
-    assert "23 cases; line list held by HVHD" in html  # PII is granted by the MOU
+    assert "31 cases; line list held by HVHD" in html  # PII is granted by the MOU
+    assert "norovirus-line-list.csv — masked, PHI not granted" in html
     assert client.get("/records/00000000-0000-0000-0000-000000000000").status_code == 404
 
 

@@ -19,11 +19,26 @@ from accord.authz.roles import BUILTIN_ROLES
 from accord.core.time import utcnow
 from accord.directory.models import Agency
 from accord.sharing import service as sharing
-from accord.sharing.schemas import RecordCreate
+from accord.sharing.schemas import RecordCreate, RecordUpdate
 
 LAW = ["CCSO", "MCSO", "TCSO", "HPD", "KPD", "WFPD", "ACSP-H"]
 EMA = ["CCEMA", "MCEMA", "TCEMA"]
 MARKER = "Harrow Valley Regional Fusion Center network"
+NOROVIRUS_BODY: dict[str, Any] = {
+    "condition": "Norovirus GII",
+    "onset_date": "2026-11-18",
+    "case_count": 23,
+    "exposure_setting": "Food vendor at the Harrow River Festival",
+    "patient_name": "23 cases; line list held by HVHD",
+    "diagnosis_details": "Two hospitalisations for dehydration",
+    "lab_results": "PCR positive in 9 of 11 stool samples",
+}
+NOROVIRUS_LINE_LIST = """case,onset,age_band,setting,hospitalised
+1,2026-11-17,30-39,festival food vendor,no
+2,2026-11-17,60-69,festival food vendor,yes
+3,2026-11-18,20-29,festival food vendor,no
+4,2026-11-18,0-9,household contact,no
+"""
 
 
 def _builder(user_id: uuid.UUID, agencies: list[uuid.UUID]) -> Actor:
@@ -249,7 +264,7 @@ def seed_sharing(db: Session) -> bool:
         point: tuple[float, float] | None = None,
         hours_ago: int = 6,
         red: list[uuid.UUID] | None = None,
-    ) -> None:
+    ) -> uuid.UUID:
         data = RecordCreate(
             owner_agency_id=ids[owner],
             category=category,
@@ -261,7 +276,7 @@ def seed_sharing(db: Session) -> bool:
             event_at=now - timedelta(hours=hours_ago),
             red_recipients=red or [],
         )
-        sharing.create_record(db, actor=actor, data=data)
+        return sharing.create_record(db, actor=actor, data=data).id
 
     record(
         "CCSO",
@@ -352,21 +367,13 @@ def seed_sharing(db: Session) -> bool:
         2,
         [analyst],
     )
-    record(
+    norovirus = record(
         "HVHD",
         "public_health_case",
         "AMBER",
         "public_health_response",
         "Norovirus cluster linked to a festival food vendor",
-        {
-            "condition": "Norovirus GII",
-            "onset_date": "2026-11-18",
-            "case_count": 23,
-            "exposure_setting": "Food vendor at the Harrow River Festival",
-            "patient_name": "23 cases; line list held by HVHD",
-            "diagnosis_details": "Two hospitalisations for dehydration",
-            "lab_results": "PCR positive in 9 of 11 stool samples",
-        },
+        NOROVIRUS_BODY,
         (-76.86, 40.87),
         26,
     )
@@ -454,6 +461,28 @@ def seed_sharing(db: Session) -> bool:
         },
         (-76.88, 40.9),
         1,
+    )
+    # A record with a history and a file: the cluster grew, and the line list is attached
+    # (PHI: the county emergency managers see it listed, masked).
+    sharing.update_record(
+        db,
+        actor=actor,
+        record_id=norovirus,
+        data=RecordUpdate(
+            revision=1,
+            body={**NOROVIRUS_BODY, "case_count": 31, "patient_name": "31 cases; line list held by HVHD"},
+            note="eight more cases reported by urgent care",
+        ),
+    )
+    sharing.add_attachment(
+        db,
+        actor=actor,
+        record_id=norovirus,
+        filename="norovirus-line-list.csv",
+        declared_type="text/csv",
+        content=NOROVIRUS_LINE_LIST.encode(),
+        label="PHI",
+        max_bytes=1024 * 1024,
     )
     db.flush()
     return True
