@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi.responses import Response
 
 from accord.agreements import lifecycle, queries, service
 from accord.agreements.models import Agreement, AgreementVersion, Partnership
+from accord.agreements.pages import document_pdf, pdf_response
 from accord.agreements.schemas import (
     AgreementDraft,
     AgreementEdit,
@@ -26,10 +28,14 @@ from accord.agreements.schemas import (
     GrantRead,
     MemberAdd,
     MemberRead,
+    MemberUpdate,
+    MutualAidTerms,
     OptOutRead,
     OptOutRequest,
+    OptOutTerms,
     PartnershipCreate,
     PartnershipRead,
+    SharingTerms,
     SignatureRead,
     SignRequest,
     TerminateRequest,
@@ -51,6 +57,7 @@ ReadAgreements = Annotated[Actor, Depends(Permission("agreements:agreement:read"
 DraftAgreements = Annotated[Actor, Depends(Permission("agreements:agreement:draft"))]
 SignAgreements = Annotated[Actor, Depends(Permission("agreements:agreement:sign"))]
 ManageAgreements = Annotated[Actor, Depends(Permission("agreements:agreement:manage"))]
+ClauseBody = Annotated[SharingTerms | OptOutTerms | MutualAidTerms, Body(discriminator="kind")]
 
 
 def partnership_read(db: DB, actor: Actor, partnership: Partnership) -> PartnershipRead:
@@ -147,6 +154,16 @@ def leave(partnership_id: uuid.UUID, agency_id: uuid.UUID, actor: ManagePartners
     return partnership_read(db, actor, partnership)
 
 
+@router.patch("/partnerships/{partnership_id}/members/{agency_id}", response_model=PartnershipRead)
+def update_member(
+    partnership_id: uuid.UUID, agency_id: uuid.UUID, body: MemberUpdate, actor: ManagePartnerships, db: DB
+) -> PartnershipRead:
+    """A member agency names (or, with null, clears) its liaison officer to the partnership."""
+    partnership = service.set_liaison(db, actor=actor, partnership_id=partnership_id, agency_id=agency_id, data=body)
+    db.commit()
+    return partnership_read(db, actor, partnership)
+
+
 @router.post("/partnerships/{partnership_id}/bodies", response_model=PartnershipRead, status_code=201)
 def create_body(partnership_id: uuid.UUID, body: BodyCreate, actor: ManagePartnerships, db: DB) -> PartnershipRead:
     service.create_body(db, actor=actor, partnership_id=partnership_id, data=body)
@@ -198,6 +215,32 @@ def get_agreement(agreement_id: uuid.UUID, actor: ReadAgreements, db: DB) -> Agr
 @router.patch("/agreements/{agreement_id}/draft", response_model=AgreementRead)
 def edit_draft(agreement_id: uuid.UUID, body: AgreementEdit, actor: DraftAgreements, db: DB) -> AgreementRead:
     agreement = service.edit_draft(db, actor=actor, agreement_id=agreement_id, data=body)
+    db.commit()
+    return agreement_read(agreement)
+
+
+@router.post("/agreements/{agreement_id}/draft/clauses", response_model=AgreementRead, status_code=201)
+def add_clause(agreement_id: uuid.UUID, body: ClauseBody, actor: DraftAgreements, db: DB) -> AgreementRead:
+    """Append one typed clause to the open draft."""
+    service.add_clause(db, actor=actor, agreement_id=agreement_id, terms=body)
+    db.commit()
+    return agreement_read(queries.get_agreement(db, actor, agreement_id))
+
+
+@router.put("/agreements/{agreement_id}/draft/clauses/{clause_id}", response_model=AgreementRead)
+def update_clause(
+    agreement_id: uuid.UUID, clause_id: uuid.UUID, body: ClauseBody, actor: DraftAgreements, db: DB
+) -> AgreementRead:
+    """Replace the terms of one clause of the open draft (it keeps its place)."""
+    service.update_clause(db, actor=actor, agreement_id=agreement_id, clause_id=clause_id, terms=body)
+    db.commit()
+    return agreement_read(queries.get_agreement(db, actor, agreement_id))
+
+
+@router.delete("/agreements/{agreement_id}/draft/clauses/{clause_id}", response_model=AgreementRead)
+def remove_clause(agreement_id: uuid.UUID, clause_id: uuid.UUID, actor: DraftAgreements, db: DB) -> AgreementRead:
+    """Take one clause out of the open draft; later clauses move up."""
+    agreement = service.remove_clause(db, actor=actor, agreement_id=agreement_id, clause_id=clause_id)
     db.commit()
     return agreement_read(agreement)
 
@@ -280,3 +323,16 @@ def grants(agreement_id: uuid.UUID, actor: ReadAgreements, db: DB, current: bool
     """The access grants this agreement compiles to (all windows, or only those valid now)."""
     agreement = queries.get_agreement(db, actor, agreement_id)
     return [GrantRead.model_validate(g) for g in queries.grants_of(db, agreement, utcnow() if current else None)]
+
+
+@router.get(
+    "/agreements/{agreement_id}/versions/{number}/document.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The version as a PDF document"}},
+)
+def version_document_pdf(
+    agreement_id: uuid.UUID, number: Annotated[int, Path(ge=1, le=1_000_000)], actor: ReadAgreements, db: DB
+) -> Response:
+    """One version of the agreement as a printable PDF: parties, dates, text, clauses in
+    prose, content SHA-256 and signatures (404 for an agreement you may not see)."""
+    return pdf_response(*document_pdf(db, actor, agreement_id, number))

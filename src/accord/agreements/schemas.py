@@ -219,6 +219,12 @@ class MemberAdd(Strict):
     liaison_person_id: uuid.UUID | None = None
 
 
+class MemberUpdate(Strict):
+    """A member's liaison officer to the partnership (a person of that agency); null clears it."""
+
+    liaison_person_id: uuid.UUID | None = None
+
+
 class MemberRead(ReadModel):
     agency_id: uuid.UUID
     joined_at: datetime

@@ -34,7 +34,11 @@ from accord.agreements.schemas import (
     DisputeCreate,
     DisputeResolve,
     MemberAdd,
+    MemberUpdate,
+    MutualAidTerms,
+    OptOutTerms,
     PartnershipCreate,
+    SharingTerms,
     SignRequest,
 )
 from accord.agreements.vocab import TIER_RANK
@@ -148,6 +152,34 @@ def leave_partnership(db: Session, *, actor: Actor, partnership_id: uuid.UUID, a
         agency_id=agency_id,
         object_type="partnership",
         object_id=partnership.id,
+    )
+    return partnership
+
+
+def set_liaison(
+    db: Session, *, actor: Actor, partnership_id: uuid.UUID, agency_id: uuid.UUID, data: MemberUpdate
+) -> Partnership:
+    """A member agency names (or clears) its own liaison officer to the partnership."""
+    partnership = queries.get_partnership(db, actor, partnership_id)
+    member = next((m for m in partnership.members if m.agency_id == agency_id and m.left_at is None), None)
+    if member is None:
+        raise InvalidInput("agency_id", "not a current member")
+    require(actor, MANAGE_PARTNERSHIP, agency_id)
+    if data.liaison_person_id is not None and directory.person_in_agency(db, data.liaison_person_id, agency_id) is None:
+        raise InvalidInput("liaison_person_id", "no such person in that agency")
+    member.liaison_person_id = data.liaison_person_id
+    db.flush()
+    record_event(
+        db,
+        actor=actor,
+        action="agreements.partnership.liaison_set",
+        agency_id=agency_id,
+        object_type="partnership",
+        object_id=partnership.id,
+        details={
+            "agency_id": str(agency_id),
+            "liaison_person_id": str(data.liaison_person_id) if data.liaison_person_id else None,
+        },
     )
     return partnership
 
@@ -377,6 +409,103 @@ def edit_draft(db: Session, *, actor: Actor, agreement_id: uuid.UUID, data: Agre
         object_id=agreement.id,
         details={"version": version.number, "fields": sorted(changes)},
     )
+    return agreement
+
+
+AnyTerms = SharingTerms | OptOutTerms | MutualAidTerms
+
+
+def _open_draft(db: Session, actor: Actor, agreement_id: uuid.UUID) -> tuple[Agreement, AgreementVersion, uuid.UUID]:
+    agreement = queries.get_agreement(db, actor, agreement_id)
+    version = _latest(agreement)
+    if version.status != "draft":
+        raise Conflict("agreement", f"version {version.number} is {version.status}; amend to change it")
+    return agreement, version, _party_agency(actor, DRAFT, version)
+
+
+def _check_clauses(
+    db: Session, actor: Actor, agreement: Agreement, version: AgreementVersion, clauses: list[Any]
+) -> None:
+    _check_content(
+        db,
+        parties=version.party_ids,
+        clauses=clauses,
+        effective_at=version.effective_at,
+        expires_at=version.expires_at,
+        partnership_id=agreement.partnership_id,
+        actor=actor,
+    )
+
+
+def _draft_clause(version: AgreementVersion, clause_id: uuid.UUID) -> Clause:
+    clause = next((c for c in version.clauses if c.id == clause_id), None)
+    if clause is None:
+        raise NotFound("clause")
+    return clause
+
+
+def _clause_event(
+    db: Session,
+    actor: Actor,
+    agreement: Agreement,
+    version: AgreementVersion,
+    acting: uuid.UUID,
+    action: str,
+    clause: Clause,
+) -> None:
+    record_event(
+        db,
+        actor=actor,
+        action=action,
+        agency_id=acting,
+        object_type="agreement",
+        object_id=agreement.id,
+        details={
+            "version": version.number,
+            "clause_id": str(clause.id),
+            "kind": clause.kind,
+            "position": clause.position,
+        },
+    )
+
+
+def add_clause(db: Session, *, actor: Actor, agreement_id: uuid.UUID, terms: AnyTerms) -> Clause:
+    """Append one typed clause to the open draft (checked with the clauses already there)."""
+    agreement, version, acting = _open_draft(db, actor, agreement_id)
+    _check_clauses(db, actor, agreement, version, [*_stored_clauses(version), terms])
+    position = max((c.position for c in version.clauses), default=-1) + 1
+    clause = Clause(position=position, kind=terms.kind, terms=terms.model_dump(mode="json", exclude={"kind"}))
+    version.clauses.append(clause)
+    db.flush()
+    _clause_event(db, actor, agreement, version, acting, "agreements.clause.add", clause)
+    return clause
+
+
+def update_clause(
+    db: Session, *, actor: Actor, agreement_id: uuid.UUID, clause_id: uuid.UUID, terms: AnyTerms
+) -> Clause:
+    """Replace the terms of one clause of the open draft; it keeps its place."""
+    agreement, version, acting = _open_draft(db, actor, agreement_id)
+    clause = _draft_clause(version, clause_id)
+    stored = _stored_clauses(version)
+    index = version.clauses.index(clause)
+    _check_clauses(db, actor, agreement, version, [*stored[:index], terms, *stored[index + 1 :]])
+    clause.kind = terms.kind
+    clause.terms = terms.model_dump(mode="json", exclude={"kind"})
+    db.flush()
+    _clause_event(db, actor, agreement, version, acting, "agreements.clause.edit", clause)
+    return clause
+
+
+def remove_clause(db: Session, *, actor: Actor, agreement_id: uuid.UUID, clause_id: uuid.UUID) -> Agreement:
+    """Take one clause out of the open draft; the clauses after it move up."""
+    agreement, version, acting = _open_draft(db, actor, agreement_id)
+    clause = _draft_clause(version, clause_id)
+    _clause_event(db, actor, agreement, version, acting, "agreements.clause.remove", clause)
+    version.clauses.remove(clause)
+    for position, rest in enumerate(version.clauses):
+        rest.position = position
+    db.flush()
     return agreement
 
 
