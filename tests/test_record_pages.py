@@ -195,3 +195,38 @@ def test_attach_and_remove_a_file_from_the_record_page(client, make_user, db):
         f"/records/{record.id}/attachments/{attachment_id}/delete", data={"csrf_token": csrf_from(page)}
     )
     assert removed.status_code == 200 and "lab-sheet.png" not in removed.text
+
+
+def test_editing_keeps_what_the_form_does_not_show(client, make_user, db):
+    """A RED record's named people come back in the form, and an area (not a point) drawn
+    through the API survives an edit of the text."""
+    analyst = _signed_in(client, make_user, "analyst", "HVHD")
+    title = unique("Measles exposure at the clinic ")
+    client.post(
+        "/records/new",
+        data={**_case_form(client, db, title, tier="RED", red_recipients=analyst["username"]), "action": "save"},
+    )
+    refresh(db)
+    record = db.scalar(select(Record).where(Record.title == title))
+    assert record is not None and record.tier == "RED"
+    edit = client.get(f"/records/{record.id}/edit").text
+    assert f'value="{analyst["username"]}"' in edit
+    area = {"type": "Polygon", "coordinates": [[[-88.1, 41.5], [-88.0, 41.5], [-88.0, 41.6], [-88.1, 41.5]]]}
+    record.geometry = area  # as if drawn through the API
+    db.commit()
+    form = {
+        "csrf_token": csrf_from(edit),
+        "revision": "1",
+        "tier": "RED",
+        "purpose": "public_health_response",
+        "title": title,
+        "event_at": "2026-11-21T09:15",
+        "body.condition": "Measles",
+        "red_recipients": analyst["username"],
+        "note": "condition confirmed",
+    }
+    saved = client.post(f"/records/{record.id}/edit", data=form)
+    assert saved.status_code == 200, saved.text[:500]
+    refresh(db)
+    record = db.get(Record, record.id)
+    assert record.revision == 2 and record.geometry == area and len(record.red_recipients) == 1

@@ -83,3 +83,10 @@ def user_exists(db: Session, user_id: uuid.UUID) -> bool:
 def user_id_by_username(db: Session, username: str) -> uuid.UUID | None:
     """Resolve a username typed into a form (e.g. the people a RED record names)."""
     return db.scalar(select(User.id).where(User.username == username.strip().lower(), User.is_active.is_(True)))
+
+
+def usernames_of(db: Session, user_ids: list[uuid.UUID]) -> list[str]:
+    """Usernames for ids (to show a RED record's named people back in its edit form)."""
+    if not user_ids:
+        return []
+    return list(db.scalars(select(User.username).where(User.id.in_(user_ids)).order_by(User.username)))

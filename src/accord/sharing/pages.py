@@ -225,8 +225,9 @@ def _form_context(db: DB, actor: Actor, form: dict[str, Any], **extra: Any) -> d
     }
 
 
-def _edit_form(record: Any) -> dict[str, Any]:
+def _edit_form(db: DB, record: Any) -> dict[str, Any]:
     form: dict[str, Any] = {
+        "red_recipients": " ".join(accounts.usernames_of(db, [r.user_id for r in record.red_recipients])),
         "tier": record.tier,
         "purpose": record.purpose,
         "title": record.title,
@@ -242,7 +243,7 @@ def _edit_form(record: Any) -> dict[str, Any]:
 @router.get("/records/{record_id}/edit")
 def record_edit(request: Request, record_id: uuid.UUID, db: DB, actor: Update) -> Response:
     record, _ = queries.get_record(db, actor, record_id)
-    context = _form_context(db, actor, _edit_form(record), record=record)
+    context = _form_context(db, actor, _edit_form(db, record), record=record)
     return render(request, "records/form.html", context)
 
 
@@ -260,7 +261,8 @@ async def record_update(request: Request, record_id: uuid.UUID, db: DB, actor: U
             title=str(form.get("title") or ""),
             body=_body(form, record.category),
             geometry=geometry,
-            clear_geometry=geometry is None and record.geometry is not None,
+            # Only a point is edited here: an area drawn elsewhere is kept as it is.
+            clear_geometry=geometry is None and (record.geometry or {}).get("type") == "Point",
             event_at=_when(str(form.get("event_at") or "")),
             red_recipients=_recipients(db, form),
             note=str(form.get("note") or ""),
