@@ -440,15 +440,17 @@ def test_every_surface_matches_the_oracle(session_factory, people, world):
 
 
 def test_the_comparison_catches_a_planted_bug(session_factory, people, monkeypatch):
-    """Plant a bug — grants ignore the purpose — and the same comparison must find a leak."""
+    """Plant a bug — grants ignore the record's tier (as if every record were GREEN) — and
+    the same comparison must find a leak."""
     from hypothesis import find
+    from sqlalchemy import literal
 
     from accord.agreements import queries as agreement_queries
 
     original = agreement_queries.covering_grant_exists
 
     def leaky(**kwargs: Any) -> Any:
-        return original(**{**kwargs, "purpose": agreement_queries.Grant.purpose})
+        return original(**{**kwargs, "tier": literal(RANK["GREEN"])})
 
     monkeypatch.setattr(agreement_queries, "covering_grant_exists", leaky)
 
