@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,18 +16,30 @@ from accord.authz import Actor, scope
 from accord.core.errors import NotFound, PermissionDenied
 from accord.core.time import utcnow
 from accord.sharing import policy, search
-from accord.sharing.access import Access, Viewer, access_to, granted_labels
+from accord.sharing.access import Access, Shared, Viewer, access_to, granted_labels
 from accord.sharing.models import Attachment, Record, RecordRevision
 from accord.sharing.schemas import RecipientPreview, RecordCreate, RecordFilter
 
 READ = "sharing:record:read"
+MAX_COVERING = 200
 
 
-def viewer_for(db: Session, actor: Actor, at: datetime | None = None) -> Viewer:
+def viewer_for(db: Session, actor: Actor, rows: Sequence[Shared], at: datetime | None = None) -> Viewer:
+    """What the caller's agencies hold that bears on ``rows``: only the grants that could
+    cover one of them are loaded (an agency may receive thousands; a page needs a few)."""
     roles = policy.roles_by_agency(actor, READ)
     now = at or utcnow()
     agencies = sorted(roles)
-    grants = agreements.active_grants(db, agencies, now) if agencies else []
+    covering = {
+        (r.owner_agency_id, r.category, r.purpose)
+        for r in rows
+        # A clause's labels apply to CLEAR and GREEN records too: only RED is never granted.
+        if r.owner_agency_id not in roles and r.tier_rank != policy.RED
+    }
+    if len(covering) > MAX_COVERING:  # a long export: one plain read of the caller's grants
+        grants = agreements.active_grants(db, agencies, now) if agencies else []
+    else:
+        grants = agreements.active_grants(db, agencies, now, covering=covering) if agencies else []
     partners = agreements.partners_of(db, agencies, now) if agencies else set()
     return Viewer(user_id=actor.user_id, roles=roles, grants=grants, partners=partners)
 
@@ -47,8 +60,9 @@ def _filtered(db: Session, actor: Actor, filters: RecordFilter) -> Select[Record
 def list_records(db: Session, actor: Actor, filters: RecordFilter) -> tuple[list[tuple[Record, Access]], int]:
     stmt = _filtered(db, actor, filters)
     total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = db.scalars(stmt.order_by(Record.event_at.desc(), Record.id).limit(filters.limit).offset(filters.offset))
-    viewer = viewer_for(db, actor)
+    page = stmt.order_by(Record.event_at.desc(), Record.id).limit(filters.limit).offset(filters.offset)
+    rows = list(db.scalars(page))
+    viewer = viewer_for(db, actor, rows)
     return [(r, access_to(viewer, r)) for r in rows], total
 
 
@@ -61,7 +75,7 @@ def _visible_record(db: Session, actor: Actor, record_id: uuid.UUID) -> Record:
 
 def get_record(db: Session, actor: Actor, record_id: uuid.UUID) -> tuple[Record, Access]:
     record = _visible_record(db, actor, record_id)
-    return record, access_to(viewer_for(db, actor), record)
+    return record, access_to(viewer_for(db, actor, [record]), record)
 
 
 def attachments_of(db: Session, actor: Actor, record_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Attachment]]:
@@ -100,7 +114,7 @@ def history(db: Session, actor: Actor, record_id: uuid.UUID) -> tuple[Record, li
     record = _visible_record(db, actor, record_id)
     stmt = scope(actor, READ, select(RecordRevision).where(RecordRevision.record_id == record_id))
     revisions = list(db.scalars(stmt.order_by(RecordRevision.number)))
-    viewer = viewer_for(db, actor)
+    viewer = viewer_for(db, actor, revisions)
     return record, [(rev, access_to(viewer, rev)) for rev in revisions]
 
 
@@ -121,8 +135,9 @@ def facets(db: Session, actor: Actor, filters: RecordFilter) -> dict[str, dict[s
 def export_records(db: Session, actor: Actor, filters: RecordFilter) -> list[tuple[Record, Access]]:
     """Up to EXPORT_LIMIT visible records (newest event first), with their masks."""
     stmt = _filtered(db, actor, filters).order_by(Record.event_at.desc(), Record.id).limit(EXPORT_LIMIT)
-    viewer = viewer_for(db, actor)
-    return [(r, access_to(viewer, r)) for r in db.scalars(stmt)]
+    rows = list(db.scalars(stmt))
+    viewer = viewer_for(db, actor, rows)
+    return [(r, access_to(viewer, r)) for r in rows]
 
 
 def map_layer(db: Session, actor: Actor, filters: RecordFilter) -> list[tuple[Record, Access]]:
@@ -133,8 +148,9 @@ def map_layer(db: Session, actor: Actor, filters: RecordFilter) -> list[tuple[Re
         .order_by(Record.event_at.desc())
         .limit(EXPORT_LIMIT)
     )
-    viewer = viewer_for(db, actor)
-    return [(r, access_to(viewer, r)) for r in db.scalars(stmt)]
+    rows = list(db.scalars(stmt))
+    viewer = viewer_for(db, actor, rows)
+    return [(r, access_to(viewer, r)) for r in rows]
 
 
 def recipients_preview(db: Session, draft: RecordCreate) -> RecipientPreview:
