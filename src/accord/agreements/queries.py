@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, ColumnExpressionArgument, Select, and_, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    ColumnExpressionArgument,
+    Integer,
+    Select,
+    and_,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from accord.agreements import policy as _policy  # noqa: F401  (registers the policies)
@@ -21,6 +34,7 @@ from accord.agreements.models import (
     PartnershipMember,
 )
 from accord.agreements.schemas import AgreementFilter
+from accord.agreements.vocab import CLAUSE_TIERS, TIER_RANK
 from accord.authz import Actor, scope
 from accord.core.db import contains
 from accord.core.errors import NotFound
@@ -102,14 +116,26 @@ def grants_of(db: Session, agreement: Agreement, at: datetime | None = None) -> 
     return list(db.scalars(stmt.order_by(Grant.provider_agency_id, Grant.recipient_agency_id, Grant.category)))
 
 
-def active_grants(db: Session, recipients: list[uuid.UUID], at: datetime) -> list[Grant]:
+def active_grants(
+    db: Session,
+    recipients: list[uuid.UUID],
+    at: datetime,
+    *,
+    covering: Collection[tuple[uuid.UUID, str, str]] | None = None,
+) -> list[Grant]:
     """Grants in force at ``at`` whose recipient is one of ``recipients`` (the caller's own
-    agencies: a grant is the recipient's own access right, so no further scope applies)."""
+    agencies: a grant is the recipient's own access right, so no further scope applies).
+    ``covering`` (provider, category, purpose) keeps only the grants that can cover those
+    rows: a page of records needs a few, where an agency may hold thousands."""
+    if covering is not None and not covering:
+        return []
     stmt = select(Grant).where(
         Grant.recipient_agency_id.in_(recipients),
         Grant.valid_from <= at,
         (Grant.valid_until.is_(None)) | (Grant.valid_until > at),
     )
+    if covering is not None:
+        stmt = stmt.where(tuple_(Grant.provider_agency_id, Grant.category, Grant.purpose).in_(sorted(covering)))
     return list(db.scalars(stmt))
 
 
@@ -149,6 +175,10 @@ def partners_of(db: Session, agencies: list[uuid.UUID], at: datetime) -> set[uui
     return set(db.scalars(partner_agencies_select(agencies, at)))
 
 
+# The tiers a clause may grant (GREEN, AMBER, AMBER+STRICT), as the ranks records carry.
+GRANTABLE_RANKS: tuple[int, ...] = tuple(TIER_RANK[t] for t in CLAUSE_TIERS)
+
+
 def covering_grant_exists(
     *,
     provider: ColumnExpressionArgument[uuid.UUID],
@@ -158,9 +188,15 @@ def covering_grant_exists(
     roles: dict[uuid.UUID, set[str]],
     at: datetime,
 ) -> ColumnElement[bool]:
-    """EXISTS a grant in force at ``at`` from ``provider`` to one of the caller's agencies
-    (and a role it holds there) covering ``category``, ``purpose`` and ``tier``. The
-    arguments are columns of the caller's table, so this correlates set-wise in SQL."""
+    """Whether a grant in force at ``at`` from ``provider`` to one of the caller's agencies
+    (and a role it holds there) covers ``category``, ``purpose`` and ``tier``; the
+    arguments are columns of the caller's table.
+
+    Written as ``(provider, category, purpose, tier) IN (SELECT ...)`` over the caller's
+    grants (one row per tier each grant reaches), not as a correlated EXISTS: the set does
+    not depend on the row, so both databases build it once per statement (a hashed SubPlan
+    on PostgreSQL, an ephemeral index on SQLite) and probe it per row, where EXISTS runs an
+    index search per row. benchmarks/sharing_search.py measures the difference."""
     recipient = or_(
         *(
             and_(
@@ -170,16 +206,21 @@ def covering_grant_exists(
             for agency_id, agency_roles in roles.items()
         )
     )
-    return exists().where(
-        Grant.provider_agency_id == provider,
-        Grant.category == category,
-        Grant.purpose == purpose,
-        Grant.max_tier >= tier,
+    in_force = (
         Grant.aggregates_only.is_(False),
         Grant.valid_from <= at,
         or_(Grant.valid_until.is_(None), Grant.valid_until > at),
         recipient,
     )
+    covered = union_all(
+        *(
+            select(Grant.provider_agency_id, Grant.category, Grant.purpose, literal_column(str(rank), Integer)).where(
+                *in_force, Grant.max_tier >= rank
+            )
+            for rank in GRANTABLE_RANKS
+        )
+    )
+    return tuple_(provider, category, purpose, tier).in_(covered)
 
 
 def clause_context(

@@ -52,11 +52,9 @@ def _visible(
         owner.in_(agencies),
         tier_rank == CLEAR,
         and_(tier_rank == GREEN, owner.in_(agreements.partner_agencies_select(agencies, now))),
-        and_(
-            tier_rank.in_((GREEN, AMBER, STRICT)),
-            agreements.covering_grant_exists(
-                provider=owner, category=category, purpose=purpose, tier=tier_rank, roles=roles, at=now
-            ),
+        # Only GREEN, AMBER and AMBER+STRICT are ever granted: the covering set holds no other tier.
+        agreements.covering_grant_exists(
+            provider=owner, category=category, purpose=purpose, tier=tier_rank, roles=roles, at=now
         ),
     ]
     if actor.user_id is not None:
