@@ -35,6 +35,11 @@ class Viewer:
     roles: dict[uuid.UUID, set[str]]
     grants: list[Grant]
     partners: set[uuid.UUID]
+    by_key: dict[tuple[uuid.UUID, str, str], list[Grant]] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        for g in self.grants:  # indexed once, so each row looks up its few candidate grants
+            self.by_key.setdefault((g.provider_agency_id, g.category, g.purpose), []).append(g)
 
 
 @dataclass(frozen=True)
@@ -56,11 +61,8 @@ class Access:
 def covering(viewer: Viewer, record: Shared) -> list[Grant]:
     return [
         g
-        for g in viewer.grants
-        if g.provider_agency_id == record.owner_agency_id
-        and g.category == record.category
-        and g.purpose == record.purpose
-        and g.max_tier >= record.tier_rank
+        for g in viewer.by_key.get((record.owner_agency_id, record.category, record.purpose), ())
+        if g.max_tier >= record.tier_rank
         and not g.aggregates_only
         and g.recipient_agency_id in viewer.roles
         and (g.recipient_role is None or g.recipient_role in viewer.roles[g.recipient_agency_id])
