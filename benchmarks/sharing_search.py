@@ -24,6 +24,7 @@ import math
 import os
 import random
 import shutil
+import signal
 import statistics
 import sys
 import time
@@ -1259,6 +1260,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sqlite-dir", default=str(ROOT / "var" / "bench"), help="where --keep stores SQLite")
     args = parser.parse_args(argv)
+    # A stopped run still drops its schema and file (the cleanup runs in `finally`).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.perf_counter()
     results: dict[str, Any] = {}
     for backend in args.only or ["sqlite", "postgresql"]:
