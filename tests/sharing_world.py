@@ -15,6 +15,19 @@ from tests.conftest import api_token, bearer, unique
 EVENT = "2026-11-20T14:30:00Z"
 
 
+def propose_and_sign(client: Any, agreement_id: str, headers: dict[str, Any], ids: dict[str, Any]) -> None:
+    """HPD's coordinator proposes the agreement; HPD's and KPD's administrators sign it."""
+    proposed = client.post(f"/api/v1/agreements/{agreement_id}/propose", headers=headers["hpd_coordinator"])
+    digest = proposed.json()["versions"][0]["content_hash"]
+    for who, short in (("hpd_admin", "HPD"), ("kpd_admin", "KPD")):
+        signed = client.post(
+            f"/api/v1/agreements/{agreement_id}/sign",
+            json={"agency_id": str(ids[short]), "content_hash": digest},
+            headers=headers[who],
+        )
+        assert signed.status_code == 200, signed.text
+
+
 def build_sharing_world(app: Any, session_factory: Any) -> dict[str, Any]:
     """HPD owns records; KPD holds an agreement with HPD; WFPD shares a partnership with
     HPD; CCSO has neither. Built once per run through the API, as people would."""
@@ -104,16 +117,7 @@ def build_sharing_world(app: Any, session_factory: Any) -> dict[str, Any]:
             "clauses": clauses,
         }
         agreement = client.post("/api/v1/agreements", json=draft, headers=h["hpd_coordinator"]).json()
-        digest = client.post(f"/api/v1/agreements/{agreement['id']}/propose", headers=h["hpd_coordinator"]).json()[
-            "versions"
-        ][0]["content_hash"]
-        for who, short in (("hpd_admin", "HPD"), ("kpd_admin", "KPD")):
-            signed = client.post(
-                f"/api/v1/agreements/{agreement['id']}/sign",
-                json={"agency_id": str(ids[short]), "content_hash": digest},
-                headers=h[who],
-            )
-            assert signed.status_code == 200, signed.text
+        propose_and_sign(client, agreement["id"], h, ids)
 
         def record(name: str, **fields: Any) -> str:
             body = {

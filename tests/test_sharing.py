@@ -3,15 +3,18 @@ RED recipients, revocation, explain, recipients preview, audit of reads, bad inp
 
 from __future__ import annotations
 
+import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from accord.audit.models import AuditEvent
+from accord.core.time import utcnow
 from tests.conftest import assert_error, refresh
-from tests.sharing_world import EVENT, build_sharing_world
+from tests.sharing_world import EVENT, build_sharing_world, propose_and_sign
 
 
 @pytest.fixture(scope="module")
@@ -245,6 +248,40 @@ def test_map_layer_shows_only_visible_located_records(client, world):
         f["id"]
         for f in client.get("/api/v1/records.geojson", headers=world["headers"]["ccso_viewer"]).json()["features"]
     }
+
+
+def test_an_agreement_that_expires_between_two_requests_stops_the_second(client, world):
+    """The statements behind a list are built once per caller and reused; the clock they
+    hold grants against is read each time one runs, so an agreement's expiry stops the
+    caller's next request with nothing else happening in between."""
+    h, ids = world["headers"], world["ids"]
+    expires_at = utcnow() + timedelta(seconds=4)
+    draft = {
+        "kind": "data_use",
+        "title": "HPD-KPD threat indicators, a short pilot",
+        "parties": [str(ids["HPD"]), str(ids["KPD"])],
+        "effective_at": (utcnow() - timedelta(minutes=1)).isoformat(),
+        "expires_at": expires_at.isoformat(),
+        "clauses": [
+            {
+                "kind": "sharing",
+                "providers": [str(ids["HPD"])],
+                "recipients": [str(ids["KPD"])],
+                "categories": ["threat_indicator"],
+                "max_tier": "AMBER",
+                "purposes": ["investigation"],
+            }
+        ],
+    }
+    agreement = client.post("/api/v1/agreements", json=draft, headers=h["hpd_coordinator"]).json()
+    propose_and_sign(client, agreement["id"], h, ids)
+    threat = f"/api/v1/records/{world['records']['threat']}"
+    assert set(_mine(client, world, "kpd_analyst")) == EXPECTED["kpd_analyst"] | {"threat"}
+    assert client.get(threat, headers=h["kpd_analyst"]).status_code == 200
+    assert utcnow() < expires_at, "the machine was too slow to see the agreement in force"
+    time.sleep((expires_at - utcnow()).total_seconds() + 0.2)
+    assert set(_mine(client, world, "kpd_analyst")) == EXPECTED["kpd_analyst"]
+    assert client.get(threat, headers=h["kpd_analyst"]).status_code == 404
 
 
 def test_revocation_reaches_the_next_request(client, world):

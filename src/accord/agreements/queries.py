@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from datetime import datetime
+from datetime import date, datetime
+from functools import cache
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     ColumnExpressionArgument,
+    Date,
     Integer,
     Select,
     and_,
+    bindparam,
     func,
     literal_column,
     or_,
@@ -36,7 +40,7 @@ from accord.agreements.models import (
 from accord.agreements.schemas import AgreementFilter
 from accord.agreements.vocab import CLAUSE_TIERS, TIER_RANK
 from accord.authz import Actor, scope
-from accord.core.db import contains
+from accord.core.db import UTCDateTime, contains
 from accord.core.errors import NotFound
 
 READ_PARTNERSHIP = "agreements:partnership:read"
@@ -129,14 +133,39 @@ def active_grants(
     rows: a page of records needs a few, where an agency may hold thousands."""
     if covering is not None and not covering:
         return []
-    stmt = select(Grant).where(
-        Grant.recipient_agency_id.in_(recipients),
+    params: dict[str, object] = {"recipients": recipients, "at": at}
+    if covering is None:
+        return list(db.scalars(_grants_in_force(), params))
+    # Three short lists rather than one list of triples, whose plan PostgreSQL takes several
+    # times longer to make; the few extra rows this reads are dropped here.
+    wanted = set(covering)
+    params |= {key: sorted({c[i] for c in wanted}) for i, key in enumerate(("providers", "categories", "purposes"))}
+    return [
+        g for g in db.scalars(_grants_covering(), params) if (g.provider_agency_id, g.category, g.purpose) in wanted
+    ]
+
+
+# The statements behind every request are built once, with their values as parameters:
+# building and fingerprinting a statement costs more than running these small ones.
+
+
+@cache
+def _grants_in_force() -> Select[Grant]:
+    at = bindparam("at", type_=UTCDateTime())
+    return select(Grant).where(
+        Grant.recipient_agency_id.in_(bindparam("recipients", expanding=True)),
         Grant.valid_from <= at,
         (Grant.valid_until.is_(None)) | (Grant.valid_until > at),
     )
-    if covering is not None:
-        stmt = stmt.where(tuple_(Grant.provider_agency_id, Grant.category, Grant.purpose).in_(sorted(covering)))
-    return list(db.scalars(stmt))
+
+
+@cache
+def _grants_covering() -> Select[Grant]:
+    return _grants_in_force().where(
+        Grant.provider_agency_id.in_(bindparam("providers", expanding=True)),
+        Grant.category.in_(bindparam("categories", expanding=True)),
+        Grant.purpose.in_(bindparam("purposes", expanding=True)),
+    )
 
 
 def grants_from(db: Session, provider: uuid.UUID, at: datetime) -> list[Grant]:
@@ -153,10 +182,12 @@ def grants_from(db: Session, provider: uuid.UUID, at: datetime) -> list[Grant]:
 _MINE, _THEIRS = aliased(PartnershipMember, name="member_mine"), aliased(PartnershipMember, name="member_theirs")
 
 
-def partner_agencies_select(agencies: list[uuid.UUID], at: datetime) -> Select[uuid.UUID]:
-    """SELECT of the agencies sharing a current, active partnership with any of ``agencies``."""
+def partner_agencies_select(
+    agencies: Collection[uuid.UUID] | ColumnElement[Any], today: date | ColumnElement[date]
+) -> Select[uuid.UUID]:
+    """SELECT of the agencies sharing a current, active partnership with any of
+    ``agencies`` on ``today`` (values, or parameters bound when the statement runs)."""
     mine, theirs = _MINE, _THEIRS
-    today = at.date()
     return (
         select(theirs.agency_id)
         .join(mine, mine.partnership_id == theirs.partnership_id)
@@ -171,8 +202,13 @@ def partner_agencies_select(agencies: list[uuid.UUID], at: datetime) -> Select[u
     )
 
 
+@cache
+def _partners() -> Select[uuid.UUID]:
+    return partner_agencies_select(bindparam("agencies", expanding=True), bindparam("today", type_=Date()))
+
+
 def partners_of(db: Session, agencies: list[uuid.UUID], at: datetime) -> set[uuid.UUID]:
-    return set(db.scalars(partner_agencies_select(agencies, at)))
+    return set(db.scalars(_partners(), {"agencies": agencies, "today": at.date()}))
 
 
 # The tiers a clause may grant (GREEN, AMBER, AMBER+STRICT), as the ranks records carry.
@@ -186,11 +222,12 @@ def covering_grant_exists(
     purpose: ColumnExpressionArgument[str],
     tier: ColumnExpressionArgument[int],
     roles: dict[uuid.UUID, set[str]],
-    at: datetime,
+    at: datetime | ColumnElement[datetime],
 ) -> ColumnElement[bool]:
     """Whether a grant in force at ``at`` from ``provider`` to one of the caller's agencies
     (and a role it holds there) covers ``category``, ``purpose`` and ``tier``; the
-    arguments are columns of the caller's table.
+    arguments are columns of the caller's table, ``at`` a time or a parameter bound when
+    the statement runs.
 
     Written as ``(provider, category, purpose, tier) IN (SELECT ...)`` over the caller's
     grants (one row per tier each grant reaches), not as a correlated EXISTS: the set does

@@ -58,7 +58,7 @@ class Access:
         return self.grants[0].clause_id if self.grants else None
 
 
-def covering(viewer: Viewer, record: Shared) -> list[Grant]:
+def covering_grants(viewer: Viewer, record: Shared) -> list[Grant]:
     return [
         g
         for g in viewer.by_key.get((record.owner_agency_id, record.category, record.purpose), ())
@@ -82,7 +82,7 @@ def access_to(viewer: Viewer, record: Shared) -> Access:
         return Access("owner")
     if record.tier_rank == RED:
         return Access("named")
-    grants = covering(viewer, record)
+    grants = covering_grants(viewer, record)
     labels = granted_labels(grants)
     # Every ungranted labelled field is masked, filled or not, so masks reveal nothing.
     masked = {name: label for name, label in labelled_fields(record.category).items() if label not in labels}

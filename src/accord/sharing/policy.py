@@ -10,17 +10,27 @@ a platform administrator operates the platform and reads no agency's data throug
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, Date, and_, bindparam, false, or_, select
 
 from accord.agreements import queries as agreements
 from accord.agreements.vocab import TIER_RANK
 from accord.authz import Actor, register_policy
+from accord.core.db import UTCDateTime
 from accord.core.time import utcnow
 from accord.sharing.models import Attachment, Record, RecordRecipient, RecordRevision
 
 CLEAR, GREEN, AMBER, STRICT, RED = (TIER_RANK[t] for t in ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"))
+
+# The clock is read when a statement runs, not when its predicate is built: predicates are
+# built once per caller and reused (building one costs about as much as running a small
+# query), so an agreement that expires between two requests still stops the second.
+NOW = bindparam("sharing_now", callable_=utcnow, type_=UTCDateTime())
+TODAY = bindparam("sharing_today", callable_=lambda: utcnow().date(), type_=Date())
+
+RolesKey = tuple[tuple[uuid.UUID, tuple[str, ...]], ...]
 
 
 def roles_by_agency(actor: Actor, action: str) -> dict[uuid.UUID, set[str]]:
@@ -32,9 +42,14 @@ def roles_by_agency(actor: Actor, action: str) -> dict[uuid.UUID, set[str]]:
     return found
 
 
+def roles_key(actor: Actor, action: str) -> RolesKey:
+    """Everything the predicate reads from the caller, as a key for the predicate cache."""
+    return tuple(sorted((agency, tuple(sorted(roles))) for agency, roles in roles_by_agency(actor, action).items()))
+
+
 def _visible(
-    actor: Actor,
-    action: str,
+    roles_key: RolesKey,
+    user_id: uuid.UUID | None,
     *,
     record_id: Any,
     owner: Any,
@@ -43,31 +58,30 @@ def _visible(
     tier_rank: Any,
 ) -> ColumnElement[bool]:
     """The sharing rules over any row that carries a record's sharing columns."""
-    roles = roles_by_agency(actor, action)
-    if not roles:
+    if not roles_key:
         return false()
-    now = utcnow()
-    agencies = sorted(roles)
+    roles = {agency: set(agency_roles) for agency, agency_roles in roles_key}
+    agencies = [agency for agency, _ in roles_key]
     visible = [
         owner.in_(agencies),
         tier_rank == CLEAR,
-        and_(tier_rank == GREEN, owner.in_(agreements.partner_agencies_select(agencies, now))),
+        and_(tier_rank == GREEN, owner.in_(agreements.partner_agencies_select(agencies, TODAY))),
         # Only GREEN, AMBER and AMBER+STRICT are ever granted: the covering set holds no other tier.
         agreements.covering_grant_exists(
-            provider=owner, category=category, purpose=purpose, tier=tier_rank, roles=roles, at=now
+            provider=owner, category=category, purpose=purpose, tier=tier_rank, roles=roles, at=NOW
         ),
     ]
-    if actor.user_id is not None:
-        named = select(RecordRecipient.record_id).where(RecordRecipient.user_id == actor.user_id)
+    if user_id is not None:
+        named = select(RecordRecipient.record_id).where(RecordRecipient.user_id == user_id)
         visible.append(and_(tier_rank == RED, record_id.in_(named)))
     return or_(*visible)
 
 
-@register_policy(Record)
-def record_policy(actor: Actor, action: str) -> ColumnElement[bool]:
+@lru_cache(maxsize=1024)
+def _record_predicate(roles_key: RolesKey, user_id: uuid.UUID | None) -> ColumnElement[bool]:
     return _visible(
-        actor,
-        action,
+        roles_key,
+        user_id,
         record_id=Record.id,
         owner=Record.owner_agency_id,
         category=Record.category,
@@ -76,26 +90,47 @@ def record_policy(actor: Actor, action: str) -> ColumnElement[bool]:
     )
 
 
-@register_policy(RecordRevision)
-def revision_policy(actor: Actor, action: str) -> ColumnElement[bool]:
-    """Each past version under the rules as it was saved (its own tier, category and
-    purpose), and only while the record itself is visible: history never outlives access.
-    A RED version is shown to the people named on the record now."""
+@lru_cache(maxsize=1024)
+def _revision_predicate(roles_key: RolesKey, user_id: uuid.UUID | None) -> ColumnElement[bool]:
     return and_(
         _visible(
-            actor,
-            action,
+            roles_key,
+            user_id,
             record_id=RecordRevision.record_id,
             owner=RecordRevision.owner_agency_id,
             category=RecordRevision.category,
             purpose=RecordRevision.purpose,
             tier_rank=RecordRevision.tier_rank,
         ),
-        RecordRevision.record_id.in_(select(Record.id).where(record_policy(actor, action))),
+        RecordRevision.record_id.in_(select(Record.id).where(_record_predicate(roles_key, user_id))),
     )
+
+
+@lru_cache(maxsize=1024)
+def _attachment_predicate(roles_key: RolesKey, user_id: uuid.UUID | None) -> ColumnElement[bool]:
+    return Attachment.record_id.in_(select(Record.id).where(_record_predicate(roles_key, user_id)))
+
+
+def forget_predicates() -> None:
+    """Drop the cached predicates (tests that swap a rule's implementation call this)."""
+    for cached in (_record_predicate, _revision_predicate, _attachment_predicate):
+        cached.cache_clear()
+
+
+@register_policy(Record)
+def record_policy(actor: Actor, action: str) -> ColumnElement[bool]:
+    return _record_predicate(roles_key(actor, action), actor.user_id)
+
+
+@register_policy(RecordRevision)
+def revision_policy(actor: Actor, action: str) -> ColumnElement[bool]:
+    """Each past version under the rules as it was saved (its own tier, category and
+    purpose), and only while the record itself is visible: history never outlives access.
+    A RED version is shown to the people named on the record now."""
+    return _revision_predicate(roles_key(actor, action), actor.user_id)
 
 
 @register_policy(Attachment)
 def attachment_policy(actor: Actor, action: str) -> ColumnElement[bool]:
     """An attachment is visible with its record (its label is masked separately)."""
-    return Attachment.record_id.in_(select(Record.id).where(record_policy(actor, action)))
+    return _attachment_predicate(roles_key(actor, action), actor.user_id)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Integer, Select, bindparam, false, func, select
 from sqlalchemy.orm import Session, lazyload
 
 from accord.agreements import queries as agreements
@@ -16,7 +18,7 @@ from accord.authz import Actor, scope
 from accord.core.errors import NotFound, PermissionDenied
 from accord.core.time import utcnow
 from accord.sharing import policy, search
-from accord.sharing.access import Access, Shared, Viewer, access_to, granted_labels
+from accord.sharing.access import Access, Shared, Viewer, access_to, covering_grants, granted_labels
 from accord.sharing.models import Attachment, Record, RecordRevision
 from accord.sharing.schemas import RecipientPreview, RecordCreate, RecordFilter
 
@@ -26,47 +28,103 @@ MAX_COVERING = 200
 
 def viewer_for(db: Session, actor: Actor, rows: Sequence[Shared], at: datetime | None = None) -> Viewer:
     """What the caller's agencies hold that bears on ``rows``: only the grants that could
-    cover one of them are loaded (an agency may receive thousands; a page needs a few)."""
+    cover one of them are loaded (an agency may receive thousands; a page needs a few),
+    and its partners only when a GREEN row of another agency is covered by no grant."""
     roles = policy.roles_by_agency(actor, READ)
     now = at or utcnow()
     agencies = sorted(roles)
-    covering = {
-        (r.owner_agency_id, r.category, r.purpose)
-        for r in rows
-        # A clause's labels apply to CLEAR and GREEN records too: only RED is never granted.
-        if r.owner_agency_id not in roles and r.tier_rank != policy.RED
-    }
-    if len(covering) > MAX_COVERING:  # a long export: one plain read of the caller's grants
-        grants = agreements.active_grants(db, agencies, now) if agencies else []
+    foreign = [r for r in rows if r.owner_agency_id not in roles]
+    # A clause's labels apply to CLEAR and GREEN records too: only RED is never granted.
+    covering = {(r.owner_agency_id, r.category, r.purpose) for r in foreign if r.tier_rank != policy.RED}
+    if not agencies:
+        grants = []
+    elif len(covering) > MAX_COVERING:  # a long export: one plain read of the caller's grants
+        grants = agreements.active_grants(db, agencies, now)
     else:
-        grants = agreements.active_grants(db, agencies, now, covering=covering) if agencies else []
-    # Partners matter only for a GREEN row of another agency (its basis may be the partnership).
-    need_partners = any(r.tier_rank == policy.GREEN and r.owner_agency_id not in roles for r in rows)
-    partners = agreements.partners_of(db, agencies, now) if agencies and need_partners else set()
-    return Viewer(user_id=actor.user_id, roles=roles, grants=grants, partners=partners)
+        grants = agreements.active_grants(db, agencies, now, covering=covering)
+    viewer = Viewer(user_id=actor.user_id, roles=roles, grants=grants, partners=set())
+    # A partnership is the basis of a GREEN row only where no grant covers it.
+    if any(r.tier_rank == policy.GREEN and not covering_grants(viewer, r) for r in foreign):
+        viewer = replace(viewer, partners=agreements.partners_of(db, agencies, now))
+    return viewer
 
 
-def _filtered(db: Session, actor: Actor, filters: RecordFilter) -> Select[Record]:
+@dataclass(frozen=True, eq=False)
+class _Caller:
+    """A caller as far as the sharing predicate reads it, so statements built for one
+    request serve the next request of the same caller."""
+
+    key: tuple[object, ...]
+    actor: Actor
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Caller) and other.key == self.key
+
+
+def _caller(actor: Actor) -> _Caller:
+    return _Caller((actor.has(READ), policy.roles_key(actor, READ), actor.user_id), actor)
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """The statements behind a list of records, with the filter values as parameters."""
+
+    filtered: Select[Record]
+    count: Select[int]
+    page: Select[Record]
+
+
+@lru_cache(maxsize=1024)
+def _listing(caller: _Caller, dialect: str, shape: frozenset[str]) -> _Listing:
     # The caller's filters come first and the sharing predicate last: SQLite tests WHERE
     # terms in the order written, so the cheap filters spare it the predicate on most rows.
     stmt = select(Record)
+    if "nothing" in shape:  # a search without a single word matches nothing
+        stmt = stmt.where(false())
+    if "search_terms" in shape:
+        stmt = stmt.where(search.condition(dialect))
+    if "category" in shape:
+        stmt = stmt.where(Record.category == bindparam("filter_category"))
+    if "tier" in shape:
+        stmt = stmt.where(Record.tier == bindparam("filter_tier"))
+    if "owner_agency_id" in shape:
+        stmt = stmt.where(Record.owner_agency_id == bindparam("filter_owner_agency_id"))
+    filtered = scope(caller.actor, READ, stmt)
+    page = (
+        filtered.order_by(Record.event_at.desc(), Record.id)
+        .limit(bindparam("page_limit", type_=Integer()))
+        .offset(bindparam("page_offset", type_=Integer()))
+        .options(lazyload(Record.red_recipients))  # a list never shows the named people
+    )
+    return _Listing(filtered, select(func.count()).select_from(filtered.subquery()), page)
+
+
+def _filtered(db: Session, actor: Actor, filters: RecordFilter) -> tuple[_Listing, dict[str, Any]]:
+    """The statements for ``filters`` (built once per caller and set of filters used:
+    building and fingerprinting one costs as much as running a selective search) and the
+    values to run them with."""
+    dialect = db.get_bind().dialect.name
+    shape: set[str] = set()
+    values: dict[str, Any] = {}
     if filters.q:
-        stmt = stmt.where(search.matches(db.get_bind().dialect.name, filters.q))
-    if filters.category:
-        stmt = stmt.where(Record.category == filters.category)
-    if filters.tier:
-        stmt = stmt.where(Record.tier == filters.tier)
-    if filters.owner_agency_id:
-        stmt = stmt.where(Record.owner_agency_id == filters.owner_agency_id)
-    return scope(actor, READ, stmt)
+        terms = search.bound_terms(dialect, filters.q)
+        shape.add("nothing" if terms is None else "search_terms")
+        if terms is not None:
+            values["search_terms"] = terms
+    for name in ("category", "tier", "owner_agency_id"):
+        if value := getattr(filters, name):
+            shape.add(name)
+            values[f"filter_{name}"] = value
+    return _listing(_caller(actor), dialect, frozenset(shape)), values
 
 
 def list_records(db: Session, actor: Actor, filters: RecordFilter) -> tuple[list[tuple[Record, Access]], int]:
-    stmt = _filtered(db, actor, filters)
-    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    page = stmt.order_by(Record.event_at.desc(), Record.id).limit(filters.limit).offset(filters.offset)
-    page = page.options(lazyload(Record.red_recipients))  # a list never shows the named people
-    rows = list(db.scalars(page))
+    listing, values = _filtered(db, actor, filters)
+    total = db.scalar(listing.count, values) or 0
+    rows = list(db.scalars(listing.page, values | {"page_limit": filters.limit, "page_offset": filters.offset}))
     viewer = viewer_for(db, actor, rows)
     return [(r, access_to(viewer, r)) for r in rows], total
 
@@ -128,32 +186,30 @@ EXPORT_LIMIT = 10_000
 
 def facets(db: Session, actor: Actor, filters: RecordFilter) -> dict[str, dict[str, int]]:
     """Counts by category and by tier over exactly the records the caller may see."""
-    base = _filtered(db, actor, filters).subquery()
+    listing, values = _filtered(db, actor, filters)
+    base = listing.filtered.subquery()
     result: dict[str, dict[str, int]] = {}
     for name in ("category", "tier"):
         column = base.c[name]
-        rows = db.execute(select(column, func.count()).group_by(column).order_by(column)).all()
+        rows = db.execute(select(column, func.count()).group_by(column).order_by(column), values).all()
         result[name] = {str(value): int(count) for value, count in rows}
     return result
 
 
 def export_records(db: Session, actor: Actor, filters: RecordFilter) -> list[tuple[Record, Access]]:
     """Up to EXPORT_LIMIT visible records (newest event first), with their masks."""
-    stmt = _filtered(db, actor, filters).order_by(Record.event_at.desc(), Record.id).limit(EXPORT_LIMIT)
-    rows = list(db.scalars(stmt))
+    listing, values = _filtered(db, actor, filters)
+    stmt = listing.filtered.order_by(Record.event_at.desc(), Record.id).limit(EXPORT_LIMIT)
+    rows = list(db.scalars(stmt, values))
     viewer = viewer_for(db, actor, rows)
     return [(r, access_to(viewer, r)) for r in rows]
 
 
 def map_layer(db: Session, actor: Actor, filters: RecordFilter) -> list[tuple[Record, Access]]:
     """Visible records that have a geometry, for the map."""
-    stmt = (
-        _filtered(db, actor, filters)
-        .where(Record.geometry.is_not(None))
-        .order_by(Record.event_at.desc())
-        .limit(EXPORT_LIMIT)
-    )
-    rows = list(db.scalars(stmt))
+    listing, values = _filtered(db, actor, filters)
+    stmt = listing.filtered.where(Record.geometry.is_not(None)).order_by(Record.event_at.desc()).limit(EXPORT_LIMIT)
+    rows = list(db.scalars(stmt, values))
     viewer = viewer_for(db, actor, rows)
     return [(r, access_to(viewer, r)) for r in rows]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import ColumnClause, ColumnElement, bindparam, false, func, literal_column, text
+from sqlalchemy import ColumnClause, ColumnElement, String, bindparam, false, func, literal_column, text
 
 from accord.sharing.models import Record
 
@@ -20,15 +20,32 @@ def terms_of(query: str) -> list[str]:
     return re.findall(r"\w+", query.lower())[:MAX_TERMS]
 
 
-def matches(dialect: str, query: str) -> ColumnElement[bool]:
-    """Records whose searchable text contains every word of ``query``."""
+def bound_terms(dialect: str, query: str) -> str | None:
+    """The value for the ``search_terms`` parameter of ``condition``; None when ``query``
+    holds no word (which matches nothing)."""
     terms = terms_of(query)
     if not terms:
-        return false()
+        return None
+    if dialect == "postgresql":
+        return " ".join(terms)
+    return " ".join(f'"{t}"' for t in terms)
+
+
+def condition(dialect: str) -> ColumnElement[bool]:
+    """Records whose searchable text contains every term bound to ``search_terms``, built
+    once and reused with each query's terms as a parameter."""
+    terms = bindparam("search_terms", type_=String())
     if dialect == "postgresql":
         vector = func.to_tsvector(ENGLISH, Record.search_text)
-        return vector.op("@@")(func.plainto_tsquery(ENGLISH, " ".join(terms)))
-    phrase = " ".join(f'"{t}"' for t in terms)
-    return text("records.rowid IN (SELECT rowid FROM records_fts WHERE records_fts MATCH :fts)").bindparams(  # type: ignore[return-value]
-        bindparam("fts", phrase)
+        return vector.op("@@")(func.plainto_tsquery(ENGLISH, terms))
+    return text("records.rowid IN (SELECT rowid FROM records_fts WHERE records_fts MATCH :search_terms)").bindparams(  # type: ignore[return-value]
+        terms
     )
+
+
+def matches(dialect: str, query: str) -> ColumnElement[bool]:
+    """Records whose searchable text contains every word of ``query``."""
+    terms = bound_terms(dialect, query)
+    if terms is None:
+        return false()
+    return condition(dialect).params(search_terms=terms)
