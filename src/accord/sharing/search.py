@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import ColumnClause, ColumnElement, String, bindparam, false, func, literal_column, text
+from sqlalchemy import ColumnClause, ColumnElement, String, bindparam, func, literal_column, text
 
 from accord.sharing.models import Record
 
@@ -41,11 +41,3 @@ def condition(dialect: str) -> ColumnElement[bool]:
     return text("records.rowid IN (SELECT rowid FROM records_fts WHERE records_fts MATCH :search_terms)").bindparams(  # type: ignore[return-value]
         terms
     )
-
-
-def matches(dialect: str, query: str) -> ColumnElement[bool]:
-    """Records whose searchable text contains every word of ``query``."""
-    terms = bound_terms(dialect, query)
-    if terms is None:
-        return false()
-    return condition(dialect).params(search_terms=terms)
