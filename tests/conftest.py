@@ -65,7 +65,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(env="test", database_url=database_url, secret_key=TEST_SECRET, login_rate_per_minute=10_000)
+    from accord.audit.service import configure
+
+    configured = Settings(env="test", database_url=database_url, secret_key=TEST_SECRET, login_rate_per_minute=10_000)
+    configure(configured)  # checkpoints written while seeding are signed with the test key
+    return configured
 
 
 @pytest.fixture(scope="session")
@@ -205,6 +209,7 @@ def run_cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Any:
     from typer.testing import CliRunner
 
     from accord import cli
+    from accord.audit.service import configure
     from accord.config import get_settings
 
     monkeypatch.setattr(cli.console, "_width", 400)  # Rich must not wrap report cells
@@ -223,5 +228,6 @@ def run_cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Any:
             return CliRunner().invoke(cli.app, list(args), env=environ)
         finally:
             get_settings.cache_clear()
+            configure(settings)  # a command may have set another checkpoint key in this process
 
     return _run

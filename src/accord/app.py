@@ -28,6 +28,7 @@ from accord.agreements import api as agreements_api
 from accord.agreements import pages as agreements_pages
 from accord.audit import api as audit_api
 from accord.audit import pages as audit_pages
+from accord.audit import service as audit_service
 from accord.audit.service import record_event
 from accord.authz.actor import ANONYMOUS, Actor
 from accord.authz.deps import Public
@@ -233,6 +234,7 @@ def iter_api_routes(app: FastAPI) -> Iterator[APIRoute]:
 
 def create_app(settings: Settings | None = None, session_factory: sessionmaker[Session] | None = None) -> FastAPI:
     settings = settings or get_settings()
+    audit_service.configure(settings)
     if session_factory is None:
         session_factory = make_session_factory(make_engine(settings.database_url))
     app = FastAPI(

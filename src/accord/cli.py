@@ -22,10 +22,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts (run on the server by its operator).", no_args_is_help=True)
 seed_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 directory_app = typer.Typer(help="Agency directory.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(seed_app, name="seed")
 app.add_typer(directory_app, name="directory")
+app.add_typer(audit_app, name="audit")
 console = Console()
 err = Console(stderr=True)
 
@@ -36,7 +38,10 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _session(settings: Settings):  # type: ignore[no-untyped-def]
+    from accord.audit.service import configure
     from accord.core.db import make_engine, make_session_factory
+
+    configure(settings)  # checkpoints written by this command are signed with its key
 
     return make_session_factory(make_engine(settings.database_url))()
 
@@ -268,3 +273,36 @@ def directory_import(
             table.add_row(str(p.feature), p.name, p.field, p.reason)
         err.print(table)
         raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain and every signed checkpoint; exit 1 naming the first bad entry."""
+    from accord.audit.service import current_signer
+    from accord.audit.verify import verify_chain
+
+    settings = get_settings()
+    with _session(settings) as db:
+        verdict = verify_chain(db, current_signer())
+    if verdict.first_problem is not None:
+        problem = verdict.first_problem
+        raise fail(f"audit chain broken ({problem.kind}): {problem.message}")
+    console.print(
+        f"audit chain intact: {verdict.events} events, {verdict.checkpoints} signed checkpoints, "
+        f"root {verdict.root_hash}"
+    )
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign a checkpoint of the log as it stands now (if it grew since the last one)."""
+    from accord.audit.service import checkpoint_now
+
+    settings = get_settings()
+    with _session(settings) as db:
+        checkpoint = checkpoint_now(db)
+        db.commit()
+    if checkpoint is None:
+        console.print("nothing new since the last checkpoint")
+    else:
+        console.print(f"checkpoint at {checkpoint.tree_size} events, root {checkpoint.root_hash}")

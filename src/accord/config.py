@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None
     log_level: str = "INFO"
     basemap_url: str = ""
+    # Ed25519 key that signs audit checkpoints: 32 bytes, base64. Empty: derived from
+    # ACCORD_SECRET_KEY. To rotate, set a new key and list the old public key(s) here,
+    # comma-separated, so checkpoints signed before still verify.
+    audit_signing_key: str = ""
+    audit_previous_public_keys: str = ""
 
     @property
     def is_production(self) -> bool:

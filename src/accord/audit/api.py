@@ -7,7 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from accord.audit import queries
-from accord.audit.schemas import AuditEventRead, AuditFilter
+from accord.audit.schemas import (
+    AuditEventRead,
+    AuditFilter,
+    AuditVerifyRead,
+    CheckpointList,
+    CheckpointRead,
+    ConsistencyProof,
+)
+from accord.audit.service import checkpoint_statement, current_signer
+from accord.audit.signing import message, public_b64
+from accord.audit.verify import verify_chain
 from accord.authz import Actor
 from accord.authz.deps import Permission
 from accord.core.deps import DB
@@ -24,4 +34,56 @@ def list_events(
     rows, total = queries.list_events(db, actor, filters)
     return Page(
         items=[AuditEventRead.model_validate(e) for e in rows], total=total, limit=filters.limit, offset=filters.offset
+    )
+
+
+@router.get("/verify", response_model=AuditVerifyRead)
+def verify(actor: Annotated[Actor, Depends(Permission("audit:chain:verify"))], db: DB) -> AuditVerifyRead:
+    """Recompute the whole hash chain and every signed checkpoint; name the first bad entry."""
+    return AuditVerifyRead.of(verify_chain(db, current_signer()))
+
+
+@router.get("/checkpoints", response_model=CheckpointList)
+def list_checkpoints(
+    actor: Annotated[Actor, Depends(Permission("audit:chain:verify"))],
+    db: DB,
+    since_size: Annotated[int, Query(ge=0, le=2**62)] = 0,
+) -> CheckpointList:
+    """Signed checkpoints for a partner agency to fetch and keep, with the public keys."""
+    signer = current_signer()
+    return CheckpointList(
+        checkpoints=[
+            CheckpointRead(
+                tree_size=c.tree_size,
+                root_hash=c.root_hash,
+                head_hash=c.head_hash,
+                signed_at=c.signed_at,
+                key_id=c.key_id,
+                signature=c.signature,
+                signed_statement=message(
+                    checkpoint_statement(c.tree_size, c.root_hash, c.head_hash, c.signed_at)
+                ).decode(),
+            )
+            for c in queries.checkpoints(db, since_size)
+        ],
+        public_keys={key: public_b64(public) for key, public in signer.trusted.items()},
+    )
+
+
+@router.get("/consistency", response_model=ConsistencyProof)
+def consistency(
+    actor: Annotated[Actor, Depends(Permission("audit:chain:verify"))],
+    db: DB,
+    first: Annotated[int, Query(ge=0, le=2**62)],
+    second: Annotated[int, Query(ge=0, le=2**62)],
+) -> ConsistencyProof:
+    """Proof that the log at ``second`` events extends the log at ``first`` (RFC 9162),
+    to check two kept checkpoints without fetching the log."""
+    first_root, second_root, proof = queries.consistency(db, first, second)
+    return ConsistencyProof(
+        first=first,
+        second=second,
+        first_root=first_root.hex(),
+        second_root=second_root.hex(),
+        proof=[p.hex() for p in proof],
     )

@@ -20,6 +20,7 @@ class AuditEvent(Base):
         Index("ix_audit_events_agency_seq", "agency_id", "seq"),
         Index("ix_audit_events_actor_seq", "actor_user_id", "seq"),
         Index("ix_audit_events_action", "action"),
+        Index("ux_audit_events_chain_index", "chain_index", unique=True),
     )
 
     # Integer on SQLite so it is the rowid alias (autoincrement); BIGINT identity on PostgreSQL.
@@ -41,6 +42,37 @@ class AuditEvent(Base):
     client_addr: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    # Reserved for the hash chain (issue: tamper-evident audit); filled from then on.
+    # The hash chain (audit.chain): position, the previous event's hash and this one's.
+    chain_index: Mapped[int | None] = mapped_column(BigInteger)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The end of the chain: one row, updated by every append. Appenders lock it, so
+    concurrent writers queue here (for the few statements at commit) instead of forking
+    the chain. ``frontier`` is the Merkle tree's right edge, so checkpoints cost O(log n)."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    frontier: Mapped[list[Any]] = mapped_column(default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    checkpointed_at: Mapped[datetime | None] = mapped_column()
+
+
+class AuditCheckpoint(Base):
+    """A signed statement of the log at one size: its Merkle root and last hash. Partner
+    agencies fetch and keep these, so rewriting history afterwards cannot go unnoticed."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    tree_size: Mapped[int] = mapped_column(BigInteger, unique=True)
+    root_hash: Mapped[str] = mapped_column(String(64))
+    head_hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    key_id: Mapped[str] = mapped_column(String(32))
+    signature: Mapped[str] = mapped_column(String(128))

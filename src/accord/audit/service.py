@@ -1,19 +1,36 @@
-"""Writing audit events. Callers pass the session of the change they record, so the
-event commits or rolls back with it."""
+"""Writing audit events into the hash chain. Callers pass the session of the change they
+record; the events wait on that session and are chained when it commits, in the same
+transaction, so an event commits or rolls back with its change (a rolled-back savepoint
+takes its events with it).
+
+Chaining happens at commit on purpose: appenders lock the one chain-head row, and
+holding that lock only for the few statements of a commit keeps concurrent writers from
+queueing behind each other's whole request, while no two can fork the chain.
+"""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, select, update
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session, SessionTransaction
 
-from accord.audit.models import AuditEvent
+from accord.audit import chain
+from accord.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
+from accord.audit.signing import Signer, signer_for
 from accord.authz.actor import Actor
+from accord.config import Settings, get_settings
+from accord.core.db import new_id
 from accord.core.logging import request_id_var
 from accord.core.time import utcnow
 
 OUTCOMES = ("success", "failure", "denied")
+CHECKPOINT_EVERY = 1000  # events
+CHECKPOINT_SECONDS = 60
+HEAD_ID = 1
+_PENDING = "accord.audit.pending"
 
 
 def record_event(
@@ -33,6 +50,7 @@ def record_event(
     if outcome not in OUTCOMES:
         raise ValueError(f"audit outcome must be one of {OUTCOMES}")
     event = AuditEvent(
+        id=new_id(),
         occurred_at=utcnow(),
         actor_user_id=actor.user_id if actor else None,
         actor_username=(actor.username if actor and actor.user_id else None) or username or "anonymous",
@@ -47,6 +65,116 @@ def record_event(
         request_id=request_id_var.get(),
         details=details or {},
     )
-    db.add(event)
-    db.flush()
+    transaction = db.get_nested_transaction() or db.get_transaction() or db.begin()
+    db.info.setdefault(_PENDING, []).append((transaction, event))
     return event
+
+
+_configured: list[Signer] = []
+
+
+def configure(settings: Settings) -> None:
+    """Sign checkpoints with the key of ``settings`` in this process (the app and the CLI
+    call it at start; without it the environment's settings are used)."""
+    _configured[:] = [signer_for(settings)]
+
+
+def current_signer() -> Signer:
+    if not _configured:
+        configure(get_settings())
+    return _configured[0]
+
+
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(db: Session, previous_transaction: SessionTransaction) -> None:
+    pending = db.info.get(_PENDING)
+    if pending:
+        db.info[_PENDING] = [(t, e) for t, e in pending if not _within(t, previous_transaction)]
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _chain_pending(db: Session) -> None:
+    pending = db.info.pop(_PENDING, None)
+    if pending:
+        append(db, [e for _, e in pending])
+
+
+def append(db: Session, events: list[AuditEvent]) -> None:
+    """Chain ``events`` after the current head and write them (and a checkpoint when one
+    is due). The head row's UPDATE takes its lock first: PostgreSQL queues concurrent
+    appenders on it, SQLite takes its single write lock."""
+    now = utcnow()
+    table = AuditChainHead.__table__
+    assert isinstance(table, Table)
+    locked = db.execute(
+        update(table)
+        .where(table.c.id == HEAD_ID)
+        .values(updated_at=now)
+        .returning(table.c.size, table.c.head_hash, table.c.frontier, table.c.checkpointed_at)
+    ).one_or_none()
+    if locked is None:
+        raise RuntimeError("the audit chain head is missing: audit events cannot be written")
+    size, head, checkpointed_at = int(locked.size), str(locked.head_hash), locked.checkpointed_at
+    frontier = [(int(n), bytes.fromhex(h)) for n, h in locked.frontier or []]
+    for event in events:
+        event.chain_index = size
+        event.prev_hash = head
+        event.hash = head = chain.event_hash(head, _fields(event))
+        frontier = chain.append_leaf(frontier, chain.leaf_hash(head))
+        size += 1
+    db.add_all(events)
+    values: dict[str, Any] = {"size": size, "head_hash": head, "frontier": [[n, h.hex()] for n, h in frontier]}
+    due = size // CHECKPOINT_EVERY > (size - len(events)) // CHECKPOINT_EVERY or (
+        checkpointed_at is None or (now - checkpointed_at).total_seconds() >= CHECKPOINT_SECONDS
+    )
+    if due:
+        _checkpoint(db, size, chain.frontier_root(frontier).hex(), head, now)
+        values["checkpointed_at"] = now
+    db.execute(update(table).where(table.c.id == HEAD_ID).values(**values))
+    db.flush()
+
+
+def _checkpoint(db: Session, size: int, root: str, head: str, now: Any) -> AuditCheckpoint:
+    signer = current_signer()
+    statement = checkpoint_statement(size, root, head, now)
+    checkpoint = AuditCheckpoint(
+        tree_size=size,
+        root_hash=root,
+        head_hash=head,
+        signed_at=now,
+        key_id=signer.key_id,
+        signature=signer.sign(statement),
+    )
+    db.add(checkpoint)
+    return checkpoint
+
+
+def checkpoint_statement(size: int, root: str, head: str, signed_at: Any) -> dict[str, Any]:
+    """What a checkpoint's signature covers."""
+    return {"tree_size": size, "root_hash": root, "head_hash": head, "signed_at": chain._plain(signed_at)}
+
+
+def checkpoint_now(db: Session) -> AuditCheckpoint | None:
+    """Sign the chain as it stands, if it grew since the last checkpoint (CLI and tasks)."""
+    head = db.execute(select(AuditChainHead).where(AuditChainHead.id == HEAD_ID).with_for_update()).scalar_one()
+    last = db.scalar(select(AuditCheckpoint.tree_size).order_by(AuditCheckpoint.tree_size.desc()).limit(1))
+    if head.size in (0, last):
+        return None
+    frontier = [(int(n), bytes.fromhex(h)) for n, h in head.frontier or []]
+    now = utcnow()
+    checkpoint = _checkpoint(db, head.size, chain.frontier_root(frontier).hex(), head.head_hash, now)
+    head.checkpointed_at = now
+    db.flush()
+    return checkpoint
+
+
+def _fields(event: AuditEvent) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in chain.FIELDS}

@@ -36,6 +36,7 @@ PERMISSIONS: dict[str, str] = {
     "authz:role:read": "See roles and the permissions they bundle",
     # audit
     "audit:event:read": "Read the audit trail of an agency",
+    "audit:chain:verify": "Verify the audit chain; fetch its signed checkpoints and consistency proofs",
 }
 
 

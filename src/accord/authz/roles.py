@@ -53,6 +53,7 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
             "accounts:user:create",
             "accounts:user:update",
             "audit:event:read",
+            "audit:chain:verify",
             "agreements:agreement:sign",
             "agreements:agreement:manage",
         },
@@ -84,7 +85,7 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
         "Auditor / privacy officer",
         "Reviews who did and read what in the agency's audit trail.",
         False,
-        _BASE | {"audit:event:read", "accounts:user:read"},
+        _BASE | {"audit:event:read", "audit:chain:verify", "accounts:user:read"},
     ),
     RoleDefinition("viewer", "Viewer", "Reads the directory and what partners share.", False, _BASE),
 )

@@ -1,0 +1,343 @@
+"""The audit log is a hash chain and a Merkle tree with signed checkpoints: any edit,
+deletion, reorder or truncation, and any forged checkpoint, is found and the first bad
+entry named; concurrent writers never fork the chain."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from accord.audit import chain
+from accord.audit.service import checkpoint_now, current_signer, record_event
+from accord.audit.verify import verify_chain
+from accord.core.db import make_engine, make_session_factory
+from accord.migrate import upgrade
+from tests.conftest import BACKEND, PG_URL, _postgres_schema
+
+# --- the Merkle tree against RFC 9162's recursive definition ----------------------------------
+
+
+def _mth(leaves: list[bytes]) -> bytes:
+    if not leaves:
+        return hashlib.sha256(b"").digest()
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    return chain.node_hash(_mth(leaves[:k]), _mth(leaves[k:]))
+
+
+def _leaves(n: int, salt: int = 0) -> list[bytes]:
+    return [chain.leaf_hash(hashlib.sha256(f"{salt}:{i}".encode()).hexdigest()) for i in range(n)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 80), st.data())
+def test_tree_root_frontier_and_consistency_proofs(n, data):
+    leaves = _leaves(n)
+    frontier: list[tuple[int, bytes]] = []
+    for i, leaf in enumerate(leaves):
+        frontier = chain.append_leaf(frontier, leaf)
+        assert chain.frontier_root(frontier) == chain.tree_root(leaves[: i + 1]) == _mth(leaves[: i + 1])
+    m = data.draw(st.integers(0, n))
+    proof = chain.consistency_proof(leaves, m)
+    old, new = _mth(leaves[:m]), _mth(leaves)
+    assert chain.verify_consistency(m, n, old, new, proof)
+    if 0 < m < n:
+        rewritten = _mth([*leaves[: m - 1], _leaves(1, salt=99)[0], *leaves[m:]])  # history changed
+        assert not chain.verify_consistency(m, n, old, rewritten, proof)
+        assert not chain.verify_consistency(m, n, _mth(_leaves(m, salt=7)), new, proof)
+        if proof:
+            assert not chain.verify_consistency(m, n, old, new, [bytes(32), *proof[1:]])
+
+
+# --- a log of its own per test (tampering must not touch the suite's database) -------------------
+
+
+@pytest.fixture
+def log(tmp_path) -> Iterator[tuple[str, sessionmaker[Session]]]:
+    if BACKEND == "sqlite":
+        url = f"sqlite:///{tmp_path / 'audit.db'}"
+        schema = None
+    else:
+        schema = f"accord_audit_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        _postgres_schema(PG_URL, schema)
+        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    for batch in range(5):
+        with factory() as db:
+            for i in range(6):
+                record_event(db, actor=None, action="test.event", username="tester", details={"batch": batch, "i": i})
+            db.commit()
+    yield url, factory
+    engine.dispose()
+    if schema:
+        _postgres_schema(PG_URL, schema, drop_only=True)
+
+
+def _tamper(db: Session, *statements: str) -> None:
+    """What an operator with database access can do: lift the append-only triggers."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+        for s in statements:
+            db.execute(text(s))
+        db.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
+    else:
+        db.execute(text("DROP TRIGGER audit_events_no_update"))
+        db.execute(text("DROP TRIGGER audit_events_no_delete"))
+        for s in statements:
+            db.execute(text(s))
+        db.execute(
+            text(
+                "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events BEGIN SELECT RAISE(ABORT, 'x'); END"
+            )
+        )
+        db.execute(
+            text(
+                "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events BEGIN SELECT RAISE(ABORT, 'x'); END"
+            )
+        )
+    db.commit()
+
+
+def _verdict(factory: sessionmaker[Session]) -> Any:
+    with factory() as db:
+        return verify_chain(db, current_signer())
+
+
+def _seq_at(db: Session, index: int) -> int:
+    return int(db.scalar(text("SELECT seq FROM audit_events WHERE chain_index = :i"), {"i": index}))
+
+
+def test_an_untouched_log_verifies(log):
+    _, factory = log
+    verdict = _verdict(factory)
+    assert verdict.ok and verdict.first_problem is None
+    assert verdict.events == 30 and verdict.checkpoints >= 1
+    with factory() as db:
+        indexes = db.scalars(text("SELECT chain_index FROM audit_events ORDER BY seq")).all()
+    assert list(indexes) == list(range(30))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        'UPDATE audit_events SET details = \'{"batch": 9, "i": 9}\' WHERE chain_index = 7',
+        "UPDATE audit_events SET actor_username = 'someone-else' WHERE chain_index = 7",
+        "UPDATE audit_events SET action = 'test.harmless' WHERE chain_index = 7",
+    ],
+)
+def test_an_edit_is_found_and_named(log, change):
+    _, factory = log
+    with factory() as db:
+        seq = _seq_at(db, 7)
+        _tamper(db, change)
+    problem = _verdict(factory).first_problem
+    assert problem.kind == "edited" and problem.chain_index == 7 and problem.seq == seq
+
+
+def test_a_deletion_is_found_and_named(log):
+    _, factory = log
+    with factory() as db:
+        seq = _seq_at(db, 6)
+        _tamper(db, "DELETE FROM audit_events WHERE chain_index = 5")
+    problem = _verdict(factory).first_problem
+    assert problem.kind in ("out_of_order", "broken_link") and problem.seq == seq
+    assert "deleted" in problem.message
+
+
+def test_a_reorder_is_found_and_named(log):
+    _, factory = log
+    with factory() as db:
+        a, b = _seq_at(db, 3), _seq_at(db, 4)
+        _tamper(
+            db,
+            f"UPDATE audit_events SET seq = -1 WHERE seq = {a}",
+            f"UPDATE audit_events SET seq = {a} WHERE seq = {b}",
+            f"UPDATE audit_events SET seq = {b} WHERE seq = -1",
+        )
+    problem = _verdict(factory).first_problem
+    assert problem.kind == "out_of_order" and problem.seq == a and problem.chain_index == 4
+
+
+def test_a_truncation_is_found_even_with_the_head_rewritten(log):
+    _, factory = log
+    with factory() as db:
+        checkpoint = checkpoint_now(db)
+        db.commit()
+        assert checkpoint is not None and checkpoint.tree_size == 30
+        head = db.scalar(text("SELECT hash FROM audit_events WHERE chain_index = 26"))
+        _tamper(db, "DELETE FROM audit_events WHERE chain_index >= 27")
+        db.execute(text("UPDATE audit_chain_head SET size = 27, head_hash = :h"), {"h": head})
+        db.commit()
+    problem = _verdict(factory).first_problem
+    assert problem.kind == "truncated" and problem.chain_index == 27 and problem.checkpoint_size == 30
+
+
+def test_a_forged_checkpoint_is_found(log):
+    _, factory = log
+    with factory() as db:
+        db.execute(text("UPDATE audit_checkpoints SET root_hash = :r"), {"r": "ab" * 32})
+        db.commit()
+    problem = _verdict(factory).first_problem
+    assert problem.kind == "bad_signature"
+
+
+def test_a_checkpoint_signed_with_another_key_is_found(log):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from accord.audit.service import checkpoint_statement
+    from accord.audit.signing import Signer, key_id
+
+    _, factory = log
+    forger = Ed25519PrivateKey.generate()
+    other = Signer(forger, {key_id(forger.public_key()): forger.public_key()})
+    with factory() as db:
+        row = db.execute(text("SELECT tree_size, root_hash, head_hash, signed_at FROM audit_checkpoints")).first()
+        statement = checkpoint_statement(row.tree_size, row.root_hash, row.head_hash, verify_time(row.signed_at))
+        db.execute(
+            text("UPDATE audit_checkpoints SET key_id = :k, signature = :s"),
+            {"k": other.key_id, "s": other.sign(statement)},
+        )
+        db.commit()
+    problem = _verdict(factory).first_problem
+    assert problem.kind == "bad_signature" and other.key_id in problem.message
+
+
+def verify_time(value: Any) -> Any:
+    from accord.core.time import as_utc
+
+    return as_utc(value) if not isinstance(value, str) else value
+
+
+def test_a_rolled_back_savepoint_takes_its_events_with_it(log):
+    _, factory = log
+    with factory() as db:
+        record_event(db, actor=None, action="test.kept", username="tester")
+        with pytest.raises(RuntimeError), db.begin_nested():
+            record_event(db, actor=None, action="test.dropped", username="tester")
+            raise RuntimeError("the change failed")
+        db.commit()
+        actions = db.scalars(text("SELECT action FROM audit_events WHERE action LIKE 'test.%' ORDER BY seq")).all()
+    assert actions[-1] == "test.kept" and "test.dropped" not in actions
+    assert _verdict(factory).ok
+
+
+def _write_events(url: str, worker: int, count: int) -> None:
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    for i in range(count):
+        with factory() as db:
+            record_event(db, actor=None, action="test.concurrent", username=f"worker-{worker}", details={"i": i})
+            db.commit()
+    engine.dispose()
+
+
+def test_concurrent_writers_never_fork_the_chain(log):
+    """Several processes append at once (on PostgreSQL, row locks on the chain head; on
+    SQLite, its one write lock): every event is chained exactly once."""
+    url, factory = log
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_write_events, args=(url, w, 40)) for w in range(4)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(120)
+        assert p.exitcode == 0
+    verdict = _verdict(factory)
+    assert verdict.ok, verdict.first_problem
+    assert verdict.events == 30 + 4 * 40
+
+
+def test_the_suites_own_log_verifies_through_the_api_and_the_cli(client, as_user, run_cli):
+    """Every event the whole suite wrote so far is chained and every checkpoint verifies."""
+    headers, _ = as_user("auditor", "TCEMA")
+    verified = client.get("/api/v1/audit/verify", headers=headers)
+    assert verified.status_code == 200, verified.text
+    body = verified.json()
+    assert body["ok"] is True and body["first_problem"] is None and body["events"] > 0
+    viewer, _ = as_user("viewer", "TCEMA")
+    assert client.get("/api/v1/audit/verify", headers=viewer).status_code == 403
+    result = run_cli("audit", "verify")
+    assert result.exit_code == 0, result.output
+    assert "audit chain intact" in result.output
+
+
+def test_the_cli_names_the_first_bad_entry_and_exits_non_zero(log, run_cli):
+    url, factory = log
+    with factory() as db:
+        seq = _seq_at(db, 2)
+        _tamper(db, "UPDATE audit_events SET client_addr = '10.9.9.9' WHERE chain_index = 2")
+    result = run_cli("audit", "verify", env={"ACCORD_DATABASE_URL": url})
+    assert result.exit_code == 1
+    assert f"event seq {seq} (position 2) was changed" in result.output
+
+
+def test_a_partner_checks_two_kept_checkpoints_with_a_consistency_proof(client, as_user, run_cli, db):
+    """What a partner agency does: keep signed checkpoints, later fetch a newer one and a
+    proof of a few hashes that the newer log extends the older, and check both itself."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    headers, _ = as_user("auditor", "TCEMA")
+    assert run_cli("audit", "checkpoint").exit_code == 0
+    kept = client.get("/api/v1/audit/checkpoints", headers=headers).json()
+    older = kept["checkpoints"][-1]
+    as_user("viewer", "TCEMA")  # more events: a user is created
+    assert "checkpoint at" in run_cli("audit", "checkpoint").output
+    fetched = client.get("/api/v1/audit/checkpoints", params={"since_size": older["tree_size"]}, headers=headers)
+    newer = fetched.json()["checkpoints"][-1]
+    assert newer["tree_size"] > older["tree_size"]
+    for checkpoint in (older, newer):
+        public = Ed25519PublicKey.from_public_bytes(
+            base64.b64decode(fetched.json()["public_keys"][checkpoint["key_id"]])
+        )
+        signed = checkpoint["signed_statement"].encode()
+        public.verify(base64.b64decode(checkpoint["signature"]), signed)  # raises if forged
+        assert json.loads(signed)["root_hash"] == checkpoint["root_hash"]
+        assert json.loads(signed)["tree_size"] == checkpoint["tree_size"]
+    proof = client.get(
+        "/api/v1/audit/consistency",
+        params={"first": older["tree_size"], "second": newer["tree_size"]},
+        headers=headers,
+    ).json()
+    assert proof["first_root"] == older["root_hash"] and proof["second_root"] == newer["root_hash"]
+    assert len(proof["proof"]) <= 2 * newer["tree_size"].bit_length()
+    assert chain.verify_consistency(
+        older["tree_size"],
+        newer["tree_size"],
+        bytes.fromhex(older["root_hash"]),
+        bytes.fromhex(newer["root_hash"]),
+        [bytes.fromhex(h) for h in proof["proof"]],
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"first": 5, "second": 4}, "second"),
+        ({"first": 0, "second": 2**60}, "second"),
+        ({"first": -1, "second": 1}, "first"),
+    ],
+)
+def test_bad_consistency_requests_name_the_field(client, as_user, params, field):
+    from tests.conftest import assert_error
+
+    headers, _ = as_user("auditor", "TCEMA")
+    body = assert_error(client.get("/api/v1/audit/consistency", params=params, headers=headers), 422, "invalid")
+    assert field in {f["field"] for f in body["fields"]} or field in body["message"]
