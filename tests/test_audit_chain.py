@@ -283,7 +283,7 @@ def test_the_cli_names_the_first_bad_entry_and_exits_non_zero(log, run_cli):
         seq = _seq_at(db, 2)
         _tamper(db, "UPDATE audit_events SET client_addr = '10.9.9.9' WHERE chain_index = 2")
     result = run_cli("audit", "verify", env={"ACCORD_DATABASE_URL": url})
-    assert result.exit_code == 1
+    assert result.exit_code == 1, result.exception
     assert f"event seq {seq} (position 2) was changed" in result.output
 
 
@@ -341,3 +341,91 @@ def test_bad_consistency_requests_name_the_field(client, as_user, params, field)
     headers, _ = as_user("auditor", "TCEMA")
     body = assert_error(client.get("/api/v1/audit/consistency", params=params, headers=headers), 422, "invalid")
     assert field in {f["field"] for f in body["fields"]} or field in body["message"]
+
+
+def test_an_audit_write_failure_refuses_the_change_and_alerts_the_administrators(log, caplog):
+    from accord.core.errors import AuditUnavailable
+    from accord.directory.models import Agency
+
+    _, factory = log
+    with factory() as db:
+        db.execute(text("DELETE FROM audit_chain_head"))  # the chain cannot be appended to
+        db.commit()
+    with factory() as db, caplog.at_level("CRITICAL", logger="accord.audit"):
+        db.add(Agency(name="Never saved", short_name="NEVER", kind="police", level="local", jurisdiction_name="x"))
+        record_event(db, actor=None, action="directory.agency.create", username="tester")
+        with pytest.raises(AuditUnavailable):
+            db.commit()
+    with factory() as db:
+        assert db.scalar(text("SELECT count(*) FROM agencies WHERE short_name = 'NEVER'")) == 0
+        alert = db.execute(text("SELECT kind, message FROM audit_alerts")).one()
+    assert alert.kind == "audit_write_failed" and "the change they recorded was refused" in alert.message
+    assert any("audit_write_failed" in r.getMessage() for r in caplog.records)
+
+
+def test_a_broken_chain_found_by_verify_alerts_and_is_itself_logged(log):
+    from accord.audit.verify import verify_and_report
+
+    _, factory = log
+    with factory() as db:
+        _tamper(db, "UPDATE audit_events SET action = 'test.rewritten' WHERE chain_index = 4")
+    with factory() as db:
+        verdict = verify_and_report(db, actor=None, username="tester")
+        db.commit()
+        assert not verdict.ok
+        alert = db.execute(text("SELECT kind, message FROM audit_alerts")).one()
+        check = db.execute(text("SELECT outcome FROM audit_events WHERE action = 'audit.verify'")).one()
+    assert alert.kind == "verify_failed" and "edited" in alert.message
+    assert check.outcome == "failure"
+
+
+def test_platform_administrators_see_and_acknowledge_alerts(client, as_user, session_factory):
+    from accord.audit.alerts import raise_alert
+    from tests.conftest import assert_error
+
+    with session_factory() as db:
+        raise_alert(db.get_bind(), kind="verify_failed", message="a test alert")
+    admin, _ = as_user("platform_admin", None)
+    open_alerts = client.get("/api/v1/audit/alerts", params={"open_only": True}, headers=admin).json()
+    mine = next(a for a in open_alerts if a["message"] == "a test alert")
+    auditor, _ = as_user("auditor", "TCEMA")
+    assert client.get("/api/v1/audit/alerts", headers=auditor).status_code == 403
+    done = client.post(f"/api/v1/audit/alerts/{mine['id']}/acknowledge", headers=admin)
+    assert done.status_code == 200 and done.json()["acknowledged_by"]
+    still_open = client.get("/api/v1/audit/alerts", params={"open_only": True}, headers=admin).json()
+    assert mine["id"] not in {a["id"] for a in still_open}
+    missing = client.post(f"/api/v1/audit/alerts/{uuid.uuid4()}/acknowledge", headers=admin)
+    assert_error(missing, 404, "not_found")
+
+
+def test_the_audit_pages_verify_the_chain_and_list_alerts(client, make_user, session_factory):
+    from sqlalchemy import select
+
+    from accord.audit.alerts import raise_alert
+    from accord.audit.models import AuditAlert
+    from tests.conftest import ARTIFACTS, browser_login, csrf_from
+
+    auditor = make_user("auditor", "TCEMA")
+    assert browser_login(client, auditor["username"], auditor["password"]).status_code == 200
+    trail = client.get("/audit").text
+    assert 'href="/audit/verify"' in trail and 'href="/audit/alerts"' not in trail
+    page = client.get("/audit/verify")
+    assert page.status_code == 200 and "The audit chain is intact" in page.text
+    assert client.get("/audit/alerts").status_code == 403
+    (ARTIFACTS / f"audit-verify-{BACKEND}.html").write_text(page.text)
+
+    with session_factory() as db:
+        raise_alert(db.get_bind(), kind="audit_write_failed", message="a page alert")
+    admin = make_user("platform_admin", None)
+    client.cookies.clear()
+    assert browser_login(client, admin["username"], admin["password"]).status_code == 200
+    alerts = client.get("/audit/alerts")
+    assert "a page alert" in alerts.text
+    with session_factory() as db:
+        alert_id = db.scalar(select(AuditAlert.id).where(AuditAlert.message == "a page alert"))
+    refused = client.post(f"/audit/alerts/{alert_id}/acknowledge", data={"csrf_token": "wrong"})
+    assert refused.status_code == 403
+    done = client.post(
+        f"/audit/alerts/{alert_id}/acknowledge", data={"csrf_token": csrf_from(alerts.text)}, follow_redirects=True
+    )
+    assert done.status_code == 200 and "Alert acknowledged" in done.text

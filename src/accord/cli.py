@@ -278,12 +278,12 @@ def directory_import(
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Recompute the hash chain and every signed checkpoint; exit 1 naming the first bad entry."""
-    from accord.audit.service import current_signer
-    from accord.audit.verify import verify_chain
+    from accord.audit.verify import verify_and_report
 
     settings = get_settings()
     with _session(settings) as db:
-        verdict = verify_chain(db, current_signer())
+        verdict = verify_and_report(db, actor=None, username=_operator())
+        db.commit()
     if verdict.first_problem is not None:
         problem = verdict.first_problem
         raise fail(f"audit chain broken ({problem.kind}): {problem.message}")

@@ -15,7 +15,7 @@ from accord.agreements.models import (
     Signature,
     VersionParty,
 )
-from accord.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
+from accord.audit.models import AuditAlert, AuditChainHead, AuditCheckpoint, AuditEvent
 from accord.authz.models import Membership, Role, RolePermission
 from accord.core.db import Base
 from accord.directory.models import Agency, AgencyCapability, Person
@@ -30,6 +30,7 @@ __all__ = [
     "AgreementVersion",
     "ApiToken",
     "Attachment",
+    "AuditAlert",
     "AuditChainHead",
     "AuditCheckpoint",
     "AuditEvent",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from accord.audit import queries
+from accord.audit import alerts, queries
 from accord.audit.schemas import (
+    AuditAlertRead,
     AuditEventRead,
     AuditFilter,
     AuditVerifyRead,
@@ -17,7 +19,7 @@ from accord.audit.schemas import (
 )
 from accord.audit.service import checkpoint_statement, current_signer
 from accord.audit.signing import message, public_b64
-from accord.audit.verify import verify_chain
+from accord.audit.verify import verify_and_report
 from accord.authz import Actor
 from accord.authz.deps import Permission
 from accord.core.deps import DB
@@ -39,8 +41,28 @@ def list_events(
 
 @router.get("/verify", response_model=AuditVerifyRead)
 def verify(actor: Annotated[Actor, Depends(Permission("audit:chain:verify"))], db: DB) -> AuditVerifyRead:
-    """Recompute the whole hash chain and every signed checkpoint; name the first bad entry."""
-    return AuditVerifyRead.of(verify_chain(db, current_signer()))
+    """Recompute the whole hash chain and every signed checkpoint; name the first bad entry
+    (a broken chain also alerts the platform administrators)."""
+    verdict = verify_and_report(db, actor=actor)
+    db.commit()
+    return AuditVerifyRead.of(verdict)
+
+
+@router.get("/alerts", response_model=list[AuditAlertRead])
+def list_alerts(
+    actor: Annotated[Actor, Depends(Permission("audit:alert:read"))], db: DB, open_only: bool = False
+) -> list[AuditAlertRead]:
+    """Audit-write failures and broken-chain findings, newest first (platform administrators)."""
+    return [AuditAlertRead.model_validate(a) for a in alerts.list_alerts(db, actor, open_only=open_only)]
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response_model=AuditAlertRead)
+def acknowledge_alert(
+    alert_id: uuid.UUID, actor: Annotated[Actor, Depends(Permission("audit:alert:acknowledge"))], db: DB
+) -> AuditAlertRead:
+    alert = alerts.acknowledge(db, actor=actor, alert_id=alert_id)
+    db.commit()
+    return AuditAlertRead.model_validate(alert)
 
 
 @router.get("/checkpoints", response_model=CheckpointList)

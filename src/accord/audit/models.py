@@ -76,3 +76,17 @@ class AuditCheckpoint(Base):
     signed_at: Mapped[datetime] = mapped_column(default=utcnow)
     key_id: Mapped[str] = mapped_column(String(32))
     signature: Mapped[str] = mapped_column(String(128))
+
+
+class AuditAlert(Base):
+    """Trouble with the audit trail itself, for platform administrators: kept apart from
+    the log (which may be what is failing) and written in a transaction of its own."""
+
+    __tablename__ = "audit_alerts"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(40))  # audit_write_failed | verify_failed
+    message: Mapped[str] = mapped_column(String(2000))
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column()
+    acknowledged_by: Mapped[str | None] = mapped_column(String(150))

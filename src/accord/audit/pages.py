@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from accord.audit import queries
+from accord.audit import alerts, queries
 from accord.audit.schemas import AuditFilter
+from accord.audit.verify import verify_and_report
 from accord.authz import Actor
 from accord.authz.deps import Permission
 from accord.core.deps import DB
 from accord.web.forms import errors_of
-from accord.web.templating import render
+from accord.web.templating import flash, redirect, render, verify_csrf
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,3 +47,31 @@ def audit_page(
         "base": f"/audit?{query}&" if query else "/audit?",
     }
     return render(request, "audit/events.html", context)
+
+
+@router.get("/audit/verify")
+def verify_page(
+    request: Request, db: DB, actor: Annotated[Actor, Depends(Permission("audit:chain:verify"))]
+) -> Response:
+    """Recompute the chain now and show the verdict (the check is itself logged)."""
+    verdict = verify_and_report(db, actor=actor)
+    db.commit()
+    return render(request, "audit/verify.html", {"verdict": verdict})
+
+
+@router.get("/audit/alerts")
+def alerts_page(request: Request, db: DB, actor: Annotated[Actor, Depends(Permission("audit:alert:read"))]) -> Response:
+    return render(request, "audit/alerts.html", {"alerts": alerts.list_alerts(db, actor)})
+
+
+@router.post("/audit/alerts/{alert_id}/acknowledge", dependencies=[Depends(verify_csrf)])
+def acknowledge_alert(
+    request: Request,
+    alert_id: uuid.UUID,
+    db: DB,
+    actor: Annotated[Actor, Depends(Permission("audit:alert:acknowledge"))],
+) -> Response:
+    alerts.acknowledge(db, actor=actor, alert_id=alert_id)
+    db.commit()
+    flash(request, "success", "Alert acknowledged.")
+    return redirect(request, "/audit/alerts")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, false, true
 
-from accord.audit.models import AuditEvent
+from accord.audit.models import AuditAlert, AuditEvent
 from accord.authz import ALL_AGENCIES, Actor, register_policy
 
 
@@ -15,3 +15,9 @@ def audit_policy(actor: Actor, action: str) -> ColumnElement[bool]:
         return true()
     assert isinstance(agencies, frozenset)
     return AuditEvent.agency_id.in_(agencies)
+
+
+@register_policy(AuditAlert)
+def alert_policy(actor: Actor, action: str) -> ColumnElement[bool]:
+    """Alerts concern the platform: only holders of the permission platform-wide see them."""
+    return true() if actor.agencies_with(action) is ALL_AGENCIES else false()

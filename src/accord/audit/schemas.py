@@ -92,3 +92,12 @@ class ConsistencyProof(BaseModel):
     first_root: str
     second_root: str
     proof: list[str]
+
+
+class AuditAlertRead(ReadModel):
+    id: uuid.UUID
+    kind: str
+    message: str
+    raised_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None

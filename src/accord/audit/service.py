@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Table, select, update
 from sqlalchemy import event as sa_event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from accord.audit import chain
@@ -23,6 +24,7 @@ from accord.audit.signing import Signer, signer_for
 from accord.authz.actor import Actor
 from accord.config import Settings, get_settings
 from accord.core.db import new_id
+from accord.core.errors import AuditUnavailable
 from accord.core.logging import request_id_var
 from accord.core.time import utcnow
 
@@ -31,6 +33,7 @@ CHECKPOINT_EVERY = 1000  # events
 CHECKPOINT_SECONDS = 60
 HEAD_ID = 1
 _PENDING = "accord.audit.pending"
+_FAILED = "accord.audit.failed"
 
 
 def record_event(
@@ -100,11 +103,32 @@ def _forget_rolled_back(db: Session, previous_transaction: SessionTransaction) -
         db.info[_PENDING] = [(t, e) for t, e in pending if not _within(t, previous_transaction)]
 
 
+@sa_event.listens_for(Session, "after_transaction_end")
+def _alert_after_failed_write(db: Session, transaction: SessionTransaction) -> None:
+    """The failed transaction is over and its locks are gone: now the alert can be stored."""
+    if transaction.parent is None and _FAILED in db.info:
+        from accord.audit.alerts import raise_alert
+
+        raise_alert(db.get_bind(), kind="audit_write_failed", message=db.info.pop(_FAILED))
+
+
 @sa_event.listens_for(Session, "before_commit")
 def _chain_pending(db: Session) -> None:
     pending = db.info.pop(_PENDING, None)
-    if pending:
+    if not pending:
+        return
+    try:
         append(db, [e for _, e in pending])
+    except Exception as exc:
+        # A change whose audit event cannot be written must not commit: refuse it (503),
+        # and tell the platform administrators through a channel that does not need the
+        # log, once the failed transaction has let go of its locks (after_transaction_end).
+        # Database errors carry the statement and its values: name the error class only.
+        reason = exc.__class__.__name__ + ("" if isinstance(exc, SQLAlchemyError) else f": {exc}")
+        db.info[_FAILED] = (
+            f"{len(pending)} audit event(s) could not be written ({reason}); the change they recorded was refused"
+        )
+        raise AuditUnavailable() from exc
 
 
 def append(db: Session, events: list[AuditEvent]) -> None:

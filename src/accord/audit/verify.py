@@ -15,9 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.audit import chain
+from accord.audit.alerts import alert_in
 from accord.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
-from accord.audit.service import HEAD_ID, checkpoint_statement
+from accord.audit.service import HEAD_ID, checkpoint_statement, current_signer, record_event
 from accord.audit.signing import Signer
+from accord.authz.actor import Actor
 
 BATCH = 5000
 
@@ -122,3 +124,22 @@ def _check_checkpoints(
                 checkpoint_size=c.tree_size,
             )
     return None
+
+
+def verify_and_report(db: Session, *, actor: Actor | None, username: str | None = None) -> Verdict:
+    """Verify, write the check into the log itself, and alert the platform administrators
+    when the chain is broken (the route or command commits)."""
+    verdict = verify_chain(db, current_signer())
+    problem = verdict.first_problem
+    record_event(
+        db,
+        actor=actor,
+        username=username,
+        action="audit.verify",
+        outcome="success" if verdict.ok else "failure",
+        details={"events": verdict.events, "checkpoints": verdict.checkpoints}
+        | ({"problem": problem.kind, "seq": problem.seq, "chain_index": problem.chain_index} if problem else {}),
+    )
+    if problem is not None:  # stored with the check's own event, in the caller's transaction
+        alert_in(db, kind="verify_failed", message=f"audit chain broken ({problem.kind}): {problem.message}")
+    return verdict

@@ -37,6 +37,8 @@ PERMISSIONS: dict[str, str] = {
     # audit
     "audit:event:read": "Read the audit trail of an agency",
     "audit:chain:verify": "Verify the audit chain; fetch its signed checkpoints and consistency proofs",
+    "audit:alert:read": "See alerts about the audit trail itself (platform administrators)",
+    "audit:alert:acknowledge": "Acknowledge an alert about the audit trail (platform administrators)",
 }
 
 

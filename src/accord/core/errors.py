@@ -90,3 +90,15 @@ class CsrfFailed(AccordError):
         super().__init__(
             message="CSRF token missing or wrong; reload the page and try again", status_code=403, code="csrf"
         )
+
+
+class AuditUnavailable(AccordError):
+    """The audit trail could not record a change, so the change was refused (503)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            message="the audit trail cannot record changes right now; nothing was saved. "
+            "Platform administrators have been alerted",
+            status_code=503,
+            code="audit_unavailable",
+        )
