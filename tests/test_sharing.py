@@ -250,6 +250,29 @@ def test_map_layer_shows_only_visible_located_records(client, world):
     }
 
 
+def test_the_access_report_shows_who_read_our_records_under_which_clause(client, world, as_user, db):
+    """Before the agreement ends (below): KPD reads an HPD record; HPD's administrator sees the read, its clause
+    and its masks, as JSON and CSV; KPD's administrator may not see HPD's report."""
+    h, ids = world["headers"], world["ids"]
+    assert client.get(f"/api/v1/records/{world['records']['amber']}", headers=h["kpd_viewer"]).status_code == 200
+    report = client.get("/api/v1/records/access-report", headers=h["hpd_admin"])
+    assert report.status_code == 200, report.text
+    read = next(r for r in report.json() if r["record_id"] == world["records"]["amber"] and r["surface"] == "detail")
+    assert read["reader_agency_id"] == str(ids["KPD"]) and read["basis"] == "grant"
+    assert "HPD-KPD investigations data-use agreement, version 1, clause" in read["clause"]
+    assert "arrest_details" in read["masked"] and read["record_title"] == "Amber on Market Street"
+    csv_text = client.get("/api/v1/records/access-report.csv", headers=h["hpd_admin"]).text
+    assert csv_text.startswith("read_at,reader,reader_agency,") and "Amber on Market Street" in csv_text
+    other = client.get("/api/v1/records/access-report", params={"agency_id": str(ids["HPD"])}, headers=h["kpd_admin"])
+    assert_error(other, 403, "forbidden")
+    bad = client.get(
+        "/api/v1/records/access-report",
+        params={"since": "2026-11-02T00:00:00Z", "until": "2026-11-01T00:00:00Z"},
+        headers=h["hpd_admin"],
+    )
+    assert assert_error(bad, 422, "invalid")["fields"][0]["field"] == "until"
+
+
 def test_an_agreement_that_expires_between_two_requests_stops_the_second(client, world):
     """The statements behind a list are built once per caller and reused; the clock they
     hold grants against is read each time one runs, so an agreement's expiry stops the

@@ -16,12 +16,16 @@ from accord.agreements import queries as agreements
 from accord.authz import Actor
 from accord.authz.deps import Permission
 from accord.core.deps import DB
+from accord.core.errors import InvalidInput
 from accord.core.schemas import Page
-from accord.sharing import queries, service
+from accord.sharing import access_report, queries, service
 from accord.sharing.access import Access, granted_labels, masked_body
+from accord.sharing.access_report import csv_safe
 from accord.sharing.categories import json_schema
 from accord.sharing.models import Attachment, Record, RecordRevision
 from accord.sharing.schemas import (
+    AccessReportFilter,
+    AccessRowRead,
     AttachmentRead,
     Explanation,
     GrantBasis,
@@ -37,6 +41,7 @@ router = APIRouter(prefix="/api/v1/records", tags=["records"])
 Read = Annotated[Actor, Depends(Permission("sharing:record:read"))]
 Create = Annotated[Actor, Depends(Permission("sharing:record:create"))]
 Update = Annotated[Actor, Depends(Permission("sharing:record:update"))]
+AuditRead = Annotated[Actor, Depends(Permission("audit:event:read"))]
 
 
 def attachment_read(attachment: Attachment, access: Access) -> AttachmentRead:
@@ -93,6 +98,29 @@ def categories(_: Read) -> dict[str, Any]:
     from accord.sharing.categories import SPECS
 
     return {category: json_schema(category) for category in SPECS}
+
+
+def _access_rows(db: DB, actor: Actor, filters: AccessReportFilter) -> list[access_report.AccessRow]:
+    agency_id = filters.agency_id or actor.primary_agency_id
+    if agency_id is None:
+        raise InvalidInput("agency_id", "name the agency whose records the report is about")
+    return access_report.access_report(db, actor, agency_id=agency_id, since=filters.since, until=filters.until)
+
+
+@router.get("/access-report", response_model=list[AccessRowRead])
+def access_report_json(
+    filters: Annotated[AccessReportFilter, Query()], actor: AuditRead, db: DB
+) -> list[AccessRowRead]:
+    """Who read the agency's records, when, and under which clause (auditors and
+    administrators of that agency), newest first, up to 10,000 reads."""
+    return [AccessRowRead(**vars(r) | {"masked": list(r.masked)}) for r in _access_rows(db, actor, filters)]
+
+
+@router.get("/access-report.csv", response_class=StreamingResponse)
+def access_report_csv(filters: Annotated[AccessReportFilter, Query()], actor: AuditRead, db: DB) -> StreamingResponse:
+    body = access_report.as_csv(_access_rows(db, actor, filters))
+    headers = {"Content-Disposition": 'attachment; filename="accord-access-report.csv"'}
+    return StreamingResponse(iter([body]), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.post("", response_model=RecordRead, status_code=201)
@@ -154,20 +182,15 @@ def export_csv(filters: Annotated[RecordFilter, Query()], actor: Read, db: DB) -
                 record.category,
                 record.tier,
                 record.purpose,
-                _csv_safe(record.title),
+                csv_safe(record.title),
                 record.event_at.isoformat(),
                 access.basis,
                 " ".join(sorted(access.masked)),
-                _csv_safe(json.dumps(masked_body(record, access), sort_keys=True)),
+                csv_safe(json.dumps(masked_body(record, access), sort_keys=True)),
             ]
         )
     headers = {"Content-Disposition": 'attachment; filename="accord-records.csv"'}
     return StreamingResponse(iter([buffer.getvalue()]), media_type="text/csv; charset=utf-8", headers=headers)
-
-
-def _csv_safe(text: str) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas: defuse them."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @router.get(".geojson", include_in_schema=True)

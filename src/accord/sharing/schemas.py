@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from accord.agreements.schemas import Category, Purpose
 from accord.core.schemas import MAX_OFFSET, ReadModel, Strict
@@ -130,3 +130,26 @@ class RecipientPreview(ReadModel):
     audience: str
     agencies: list[dict[str, Any]]
     people: list[uuid.UUID]
+
+
+class AccessReportFilter(Strict):
+    """Which agency's records (one you audit; by default your first) and when."""
+
+    agency_id: uuid.UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class AccessRowRead(BaseModel):
+    read_at: datetime
+    reader: str
+    reader_agency_id: uuid.UUID | None
+    reader_agency: str
+    record_id: str
+    record_title: str
+    surface: str
+    basis: str
+    clause_id: uuid.UUID | None
+    clause: str
+    masked: list[str]
+    client_addr: str
