@@ -273,6 +273,26 @@ def test_the_access_report_shows_who_read_our_records_under_which_clause(client,
     assert assert_error(bad, 422, "invalid")["fields"][0]["field"] == "until"
 
 
+def test_the_access_report_page_and_pdf(client, world, make_user, db):
+    from accord.directory.models import Agency
+    from tests.conftest import ARTIFACTS, BACKEND, browser_login
+
+    short_name = db.get(Agency, world["ids"]["HPD"]).short_name
+    auditor = make_user("auditor", short_name)
+    assert browser_login(client, auditor["username"], auditor["password"]).status_code == 200
+    page = client.get("/records/access-report")
+    assert page.status_code == 200 and "Amber on Market Street" in page.text
+    assert "HPD-KPD investigations data-use agreement, version 1, clause" in page.text
+    assert 'href="/records/access-report.pdf"' in page.text
+    pdf = client.get("/records/access-report.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    (ARTIFACTS / f"access-report-{BACKEND}.pdf").write_bytes(pdf.content)
+    bad = client.get("/records/access-report", params={"since": "not-a-day"})
+    assert bad.status_code == 422 and "since" in bad.text
+    elsewhere = client.get("/records/access-report", params={"agency_id": str(world["ids"]["KPD"])})
+    assert elsewhere.status_code == 422 and "Amber on Market Street" not in elsewhere.text
+
+
 def test_an_agreement_that_expires_between_two_requests_stops_the_second(client, world):
     """The statements behind a list are built once per caller and reused; the clock they
     hold grants against is read each time one runs, so an agreement's expiry stops the

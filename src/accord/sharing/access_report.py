@@ -71,19 +71,10 @@ def access_report(
     events = list(db.scalars(scope(actor, AUDIT_READ, stmt).order_by(AuditEvent.seq.desc()).limit(limit)))
     names = dict(directory.agency_options(db, actor))
     record_ids = {uuid.UUID(e.object_id) for e in events if e.object_id}
-    titles = (
-        dict(
-            db.execute(
-                scope(actor, RECORD_READ, select(Record).where(Record.id.in_(record_ids))).with_only_columns(
-                    Record.id, Record.title
-                )
-            )
-            .tuples()
-            .all()
-        )
-        if record_ids
-        else {}
-    )
+    titles: dict[uuid.UUID, str] = {}
+    if record_ids:
+        by_id = scope(actor, RECORD_READ, select(Record).where(Record.id.in_(record_ids)))
+        titles = {row.id: row.title for row in db.execute(by_id.with_only_columns(Record.id, Record.title))}
     clauses = agreements.clause_context(db, sorted({e.clause_id for e in events if e.clause_id}))
     rows = []
     for e in events:
@@ -91,7 +82,7 @@ def access_report(
         basis = str(details.get("basis", ""))
         if e.clause_id in clauses:
             _agreement, version, clause = clauses[e.clause_id]
-            allowed_by = f"{version.title}, version {version.number}, clause {clause.position}"
+            allowed_by = f"{version.title}, version {version.number}, clause {clause.position + 1}"
         else:
             allowed_by = {"partnership": "a shared partnership (GREEN)", "public": "public (CLEAR)"}.get(basis, basis)
         rows.append(

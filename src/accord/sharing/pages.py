@@ -19,14 +19,16 @@ from accord.authz import Actor
 from accord.authz.deps import Permission
 from accord.core.deps import DB
 from accord.core.errors import AccordError, InvalidInput
+from accord.core.time import utcnow
 from accord.directory import queries as directory
-from accord.sharing import queries, service
+from accord.sharing import access_report, queries, service
 from accord.sharing.access import Access, masked_body
 from accord.sharing.categories import SPECS
 from accord.sharing.policy import roles_by_agency
-from accord.sharing.schemas import RecordCreate, RecordFilter, RecordUpdate
+from accord.sharing.schemas import AccessReportFilter, RecordCreate, RecordFilter, RecordUpdate
 from accord.web.forms import errors_of
-from accord.web.templating import flash, redirect, render, verify_csrf
+from accord.web.pdf import render_pdf
+from accord.web.templating import flash, redirect, render, templates, verify_csrf
 
 router = APIRouter(include_in_schema=False)
 Read = Annotated[Actor, Depends(Permission("sharing:record:read"))]
@@ -67,6 +69,74 @@ def records_page(
         **VOCAB,
     }
     return render(request, "records/list.html", context)
+
+
+AuditRead = Annotated[Actor, Depends(Permission("audit:event:read"))]
+
+
+def _report_context(
+    db: DB, actor: Actor, agency_id: str, since: str, until: str
+) -> tuple[dict[str, Any], list[access_report.AccessRow]]:
+    """The report's filters (from the query string) and its rows, or the errors to show."""
+    errors: dict[str, str] = {}
+    audited = [(a, n) for a, n in directory.agency_options(db, actor) if actor.has("audit:event:read", a)]
+    rows: list[access_report.AccessRow] = []
+    try:
+        filters = AccessReportFilter(
+            agency_id=agency_id or (audited[0][0] if audited else None),
+            since=f"{since}T00:00:00Z" if since else None,
+            until=f"{until}T00:00:00Z" if until else None,
+        )
+        if filters.agency_id is None:
+            raise InvalidInput("agency_id", "you audit no agency")
+        rows = access_report.access_report(
+            db, actor, agency_id=filters.agency_id, since=filters.since, until=filters.until
+        )
+    except ValidationError as exc:
+        errors, _ = errors_of(exc)
+    except AccordError as exc:
+        errors = {p.field: p.reason for p in exc.problems} or {"agency_id": exc.message}
+    names = dict(audited)
+    chosen = agency_id or (str(audited[0][0]) if audited else "")
+    query = "&".join(f"{k}={v}" for k, v in (("agency_id", agency_id), ("since", since), ("until", until)) if v)
+    context = {
+        "rows": rows,
+        "errors": errors,
+        "audited": audited,
+        "agency_id": chosen,
+        "agency_name": next((n for a, n in names.items() if str(a) == chosen), ""),
+        "since": since,
+        "until": until,
+        "query": query,
+    }
+    return context, rows
+
+
+@router.get("/records/access-report")
+def access_report_page(
+    request: Request, db: DB, actor: AuditRead, agency_id: str = "", since: str = "", until: str = ""
+) -> Response:
+    """Who read our agency's records, when and under which clause; CSV and PDF alongside."""
+    context, _ = _report_context(db, actor, agency_id, since, until)
+    return render(request, "records/access_report.html", context, 422 if context["errors"] else 200)
+
+
+@router.get("/records/access-report.pdf")
+def access_report_pdf(
+    request: Request, db: DB, actor: AuditRead, agency_id: str = "", since: str = "", until: str = ""
+) -> Response:
+    context, _ = _report_context(db, actor, agency_id, since, until)
+    if context["errors"]:
+        return render(request, "records/access_report.html", context, 422)
+    html = templates.get_template("records/access_report_pdf.html").render({**context, "generated_at": utcnow()})
+    return Response(
+        render_pdf(html),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": 'inline; filename="accord-access-report.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @router.get("/records/new")
