@@ -237,14 +237,23 @@ def test_a_rolled_back_savepoint_takes_its_events_with_it(log):
     assert _verdict(factory).ok
 
 
+def _child_factory(url: str) -> sessionmaker[Session]:
+    """A writer process of its own, set up as the server's would be: the same settings, so
+    a checkpoint it happens to sign (every 1,000 events or 60 s) uses the same key."""
+    from accord.audit.service import configure
+    from accord.config import Settings
+    from tests.conftest import TEST_SECRET
+
+    configure(Settings(env="test", database_url=url, secret_key=TEST_SECRET))
+    return make_session_factory(make_engine(url))
+
+
 def _write_events(url: str, worker: int, count: int) -> None:
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
+    factory = _child_factory(url)
     for i in range(count):
         with factory() as db:
             record_event(db, actor=None, action="test.concurrent", username=f"worker-{worker}", details={"i": i})
             db.commit()
-    engine.dispose()
 
 
 def test_concurrent_writers_never_fork_the_chain(log):
@@ -438,7 +447,7 @@ def _write_agencies_until_killed(url: str, worker: int, conn: Any) -> None:
     from accord.directory.service import create_agency
     from accord.seed import system_actor
 
-    factory = make_session_factory(make_engine(url))
+    factory = _child_factory(url)
     actor = system_actor("crash-test")
     for i in range(10_000):
         with factory() as db:

@@ -25,25 +25,27 @@ READ = "audit:alert:read"
 ACKNOWLEDGE = "audit:alert:acknowledge"
 
 
-def alert_in(db: Session, *, kind: str, message: str) -> AuditAlert:
-    """Log an alert and store it with the caller's transaction (when the log itself works)."""
+def _logged_alert(kind: str, message: str) -> AuditAlert:
     if kind not in KINDS:
         raise ValueError(f"alert kind must be one of {KINDS}")
     log.critical("audit alert: %s: %s", kind, message, extra={"alert": kind})
-    alert = AuditAlert(kind=kind, message=message[:2000], raised_at=utcnow())
+    return AuditAlert(kind=kind, message=message[:2000], raised_at=utcnow())
+
+
+def alert_in(db: Session, *, kind: str, message: str) -> AuditAlert:
+    """Log an alert and store it with the caller's transaction (when the log itself works)."""
+    alert = _logged_alert(kind, message)
     db.add(alert)
     return alert
 
 
 def raise_alert(bind: Engine | Connection, *, kind: str, message: str) -> None:
     """Log and store an alert in a transaction of its own (never the failing one)."""
-    if kind not in KINDS:
-        raise ValueError(f"alert kind must be one of {KINDS}")
-    log.critical("audit alert: %s: %s", kind, message, extra={"alert": kind})
+    alert = _logged_alert(kind, message)
     engine = bind.engine if isinstance(bind, Connection) else bind
     try:
         with Session(engine) as db:
-            db.add(AuditAlert(kind=kind, message=message[:2000], raised_at=utcnow()))
+            db.add(alert)
             db.commit()
     except Exception:  # the database itself may be down: the log line above still stands
         log.exception("could not store the audit alert")

@@ -9,10 +9,9 @@ from accord.audit import chain
 from accord.audit import policy as _policy  # noqa: F401  (registers the policy)
 from accord.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
 from accord.audit.schemas import AuditFilter
+from accord.audit.service import HEAD_ID
 from accord.authz import Actor, scope
 from accord.core.errors import InvalidInput
-
-HEAD_ID = 1  # the one chain-head row (audit.service writes it)
 
 
 def chain_leaves(db: Session, size: int) -> list[bytes]:

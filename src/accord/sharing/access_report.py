@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -23,26 +22,11 @@ from accord.authz import Actor, scope
 from accord.core.errors import InvalidInput, PermissionDenied
 from accord.directory import queries as directory
 from accord.sharing.models import Record
+from accord.sharing.schemas import AccessRowRead
 
 AUDIT_READ = "audit:event:read"
 RECORD_READ = "sharing:record:read"
 MAX_ROWS = 10_000
-
-
-@dataclass(frozen=True)
-class AccessRow:
-    read_at: datetime
-    reader: str
-    reader_agency_id: uuid.UUID | None
-    reader_agency: str
-    record_id: str
-    record_title: str
-    surface: str
-    basis: str
-    clause_id: uuid.UUID | None
-    clause: str  # "Agreement title, version n, clause p" or how else the read was allowed
-    masked: tuple[str, ...]
-    client_addr: str
 
 
 def access_report(
@@ -53,7 +37,7 @@ def access_report(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = MAX_ROWS,
-) -> list[AccessRow]:
+) -> list[AccessRowRead]:
     """Reads of ``agency_id``'s records by other agencies, newest first."""
     allowed = actor.agencies_with(AUDIT_READ)
     if isinstance(allowed, frozenset) and agency_id not in allowed:
@@ -86,7 +70,7 @@ def access_report(
         else:
             allowed_by = {"partnership": "a shared partnership (GREEN)", "public": "public (CLEAR)"}.get(basis, basis)
         rows.append(
-            AccessRow(
+            AccessRowRead(
                 read_at=e.occurred_at,
                 reader=e.actor_username,
                 reader_agency_id=e.actor_agency_id,
@@ -97,7 +81,7 @@ def access_report(
                 basis=basis,
                 clause_id=e.clause_id,
                 clause=allowed_by,
-                masked=tuple(details.get("masked") or ()),
+                masked=list(details.get("masked") or ()),
                 client_addr=e.client_addr or "",
             )
         )
@@ -109,7 +93,7 @@ def csv_safe(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def as_csv(rows: list[AccessRow]) -> str:
+def as_csv(rows: list[AccessRowRead]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(

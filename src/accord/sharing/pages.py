@@ -25,7 +25,7 @@ from accord.sharing import access_report, queries, service
 from accord.sharing.access import Access, masked_body
 from accord.sharing.categories import SPECS
 from accord.sharing.policy import roles_by_agency
-from accord.sharing.schemas import AccessReportFilter, RecordCreate, RecordFilter, RecordUpdate
+from accord.sharing.schemas import AccessReportFilter, AccessRowRead, RecordCreate, RecordFilter, RecordUpdate
 from accord.web.forms import errors_of
 from accord.web.pdf import render_pdf
 from accord.web.templating import flash, redirect, render, templates, verify_csrf
@@ -76,11 +76,11 @@ AuditRead = Annotated[Actor, Depends(Permission("audit:event:read"))]
 
 def _report_context(
     db: DB, actor: Actor, agency_id: str, since: str, until: str
-) -> tuple[dict[str, Any], list[access_report.AccessRow]]:
+) -> tuple[dict[str, Any], list[AccessRowRead]]:
     """The report's filters (from the query string) and its rows, or the errors to show."""
     errors: dict[str, str] = {}
     audited = [(a, n) for a, n in directory.agency_options(db, actor) if actor.has("audit:event:read", a)]
-    rows: list[access_report.AccessRow] = []
+    rows: list[AccessRowRead] = []
     try:
         filters = AccessReportFilter(
             agency_id=agency_id or (audited[0][0] if audited else None),

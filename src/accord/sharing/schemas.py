@@ -141,6 +141,8 @@ class AccessReportFilter(Strict):
 
 
 class AccessRowRead(BaseModel):
+    """One read of the agency's records by another agency (access report)."""
+
     read_at: datetime
     reader: str
     reader_agency_id: uuid.UUID | None
@@ -150,6 +152,6 @@ class AccessRowRead(BaseModel):
     surface: str
     basis: str
     clause_id: uuid.UUID | None
-    clause: str
+    clause: str  # "Agreement title, version n, clause p", or how else the read was allowed
     masked: list[str]
     client_addr: str
