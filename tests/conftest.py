@@ -23,11 +23,13 @@ from accord.config import Settings
 from accord.core.db import make_engine, make_session_factory
 from accord.migrate import upgrade
 from accord.seed import DEMO_PASSWORD, seed_demo, system_actor
+from accord.vault import service as vault
 
 BACKEND = os.environ.get("ACCORD_TEST_DB", "sqlite")
 PG_URL = os.environ.get("ACCORD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_SECRET = "test-secret-key-0123456789abcdef0123456789"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+ARTIFACTS.mkdir(exist_ok=True)
 
 
 def _postgres_schema(url: str, schema: str, *, drop_only: bool = False) -> None:
@@ -69,6 +71,7 @@ def settings(database_url: str) -> Settings:
 
     configured = Settings(env="test", database_url=database_url, secret_key=TEST_SECRET, login_rate_per_minute=10_000)
     configure(configured)  # checkpoints written while seeding are signed with the test key
+    vault.configure(configured)
     return configured
 
 
@@ -229,5 +232,6 @@ def run_cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Any:
         finally:
             get_settings.cache_clear()
             configure(settings)  # a command may have set another checkpoint key in this process
+            vault.configure(settings)
 
     return _run

@@ -42,6 +42,7 @@ from accord.directory import api as directory_api
 from accord.directory import pages as directory_pages
 from accord.sharing import api as sharing_api
 from accord.sharing import pages as sharing_pages
+from accord.vault import service as vault_service
 from accord.web.templating import html_error
 
 log = get_logger("accord.http")
@@ -235,6 +236,7 @@ def iter_api_routes(app: FastAPI) -> Iterator[APIRoute]:
 def create_app(settings: Settings | None = None, session_factory: sessionmaker[Session] | None = None) -> FastAPI:
     settings = settings or get_settings()
     audit_service.configure(settings)
+    vault_service.configure(settings)
     if session_factory is None:
         session_factory = make_session_factory(make_engine(settings.database_url))
     app = FastAPI(

@@ -40,8 +40,10 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 def _session(settings: Settings):  # type: ignore[no-untyped-def]
     from accord.audit.service import configure
     from accord.core.db import make_engine, make_session_factory
+    from accord.vault import service as vault
 
     configure(settings)  # checkpoints written by this command are signed with its key
+    vault.configure(settings)  # and data keys wrapped with its master key
 
     return make_session_factory(make_engine(settings.database_url))()
 

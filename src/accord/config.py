@@ -44,6 +44,16 @@ class Settings(BaseSettings):
     # comma-separated, so checkpoints signed before still verify.
     audit_signing_key: str = ""
     audit_previous_public_keys: str = ""
+    # AES-256 master key that wraps the agencies' data keys (records at AMBER+STRICT and
+    # RED): 32 bytes, base64, here or on the first line of master_key_file. Empty: derived
+    # from ACCORD_SECRET_KEY. To rotate (docs/adr/0011), make the new key current, list the
+    # old one in previous_master_keys (base64, comma-separated; "derived" names the key
+    # derived from the secret), run `accord keys rotate-master`, then drop the old key.
+    master_key: str = ""
+    master_key_file: Path | None = None
+    previous_master_keys: str = ""
+    # How often `accord serve` runs the retention purge (minutes); 0 leaves it to the CLI.
+    purge_interval_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
 
     @property
     def is_production(self) -> bool:

@@ -19,7 +19,8 @@ from accord.audit.models import AuditAlert, AuditChainHead, AuditCheckpoint, Aud
 from accord.authz.models import Membership, Role, RolePermission
 from accord.core.db import Base
 from accord.directory.models import Agency, AgencyCapability, Person
-from accord.sharing.models import Attachment, Record, RecordRecipient, RecordRevision
+from accord.sharing.models import Attachment, Record, RecordRecipient, RecordRevision, RetentionPolicy
+from accord.vault.models import DataKey
 
 metadata = Base.metadata
 
@@ -35,6 +36,7 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEvent",
     "Clause",
+    "DataKey",
     "Decision",
     "Dispute",
     "GovernanceBody",
@@ -49,6 +51,7 @@ __all__ = [
     "RecordRecipient",
     "RecordRevision",
     "RecoveryCode",
+    "RetentionPolicy",
     "Role",
     "RolePermission",
     "Signature",

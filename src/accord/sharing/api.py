@@ -275,14 +275,14 @@ def attach(
 @router.get("/{record_id}/attachments/{attachment_id}", response_class=Response)
 def download(record_id: uuid.UUID, attachment_id: uuid.UUID, actor: Read, db: DB) -> Response:
     """The file, if you may see the record and the file's label."""
-    attachment, record, access = queries.attachment_content(db, actor, record_id, attachment_id)
+    attachment, content, record, access = queries.attachment_content(db, actor, record_id, attachment_id)
     service.log_reads(db, actor=actor, reads=[(record, access)], surface="attachment")
     db.commit()
     headers = {
         "Content-Disposition": f'attachment; filename="{attachment.filename}"',
         "Cache-Control": "private, no-store",
     }
-    return Response(attachment.content, media_type=attachment.content_type, headers=headers)
+    return Response(content, media_type=attachment.content_type, headers=headers)
 
 
 @router.delete("/{record_id}/attachments/{attachment_id}", status_code=204, response_class=Response)

@@ -1,7 +1,12 @@
 """Records. The tier is stored with its rank so the sharing predicate compares integers;
 the search text holds only unlabelled content, so search never reveals a masked field.
 Every version of a record is kept as a revision (the history surface), and attachments
-are stored in the database, in the same transaction as their audit event."""
+are stored in the database, in the same transaction as their audit event.
+
+Records at AMBER+STRICT and RED keep their body (every version) and attachments sealed
+with the record's own data key (``data_key_id``; accord.vault): ``body`` then holds ``{}``
+and ``search_text`` only the title. Retention per category and legal holds decide purges
+(docs/adr/0011)."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accord.core.db import Base, IdMixin, TimestampMixin
@@ -39,6 +44,12 @@ class Record(IdMixin, TimestampMixin, Base):
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
     search_text: Mapped[str] = mapped_column(Text, default="")
     revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    data_key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("data_keys.id"))
+    body_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    legal_hold_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    legal_hold_at: Mapped[datetime | None] = mapped_column()
+    legal_hold_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
     red_recipients: Mapped[list[RecordRecipient]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
 
@@ -75,6 +86,8 @@ class RecordRevision(IdMixin, Base):
     changed_at: Mapped[datetime] = mapped_column()
     changed_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
     note: Mapped[str] = mapped_column(String(500), default="")
+    data_key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("data_keys.id"))
+    body_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Attachment(IdMixin, Base):
@@ -93,3 +106,17 @@ class Attachment(IdMixin, Base):
     uploaded_at: Mapped[datetime] = mapped_column()
     uploaded_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    data_key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("data_keys.id"))  # set: content sealed
+
+
+class RetentionPolicy(Base):
+    """How long an agency keeps its own records of one category after their last change;
+    the purge task removes older ones unless they are on legal hold."""
+
+    __tablename__ = "retention_policies"
+
+    agency_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("agencies.id"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    retention_days: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column()
+    updated_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))

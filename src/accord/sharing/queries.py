@@ -17,7 +17,7 @@ from accord.agreements.vocab import TIER_RANK
 from accord.authz import Actor, scope
 from accord.core.errors import NotFound, PermissionDenied
 from accord.core.time import utcnow
-from accord.sharing import policy, search
+from accord.sharing import policy, protect, search
 from accord.sharing.access import Access, Shared, Viewer, access_to, covering_grants, granted_labels
 from accord.sharing.models import Attachment, Record, RecordRevision
 from accord.sharing.schemas import RecipientPreview, RecordCreate, RecordFilter
@@ -125,6 +125,7 @@ def list_records(db: Session, actor: Actor, filters: RecordFilter) -> tuple[list
     listing, values = _filtered(db, actor, filters)
     total = db.scalar(listing.count, values) or 0
     rows = list(db.scalars(listing.page, values | {"page_limit": filters.limit, "page_offset": filters.offset}))
+    protect.reveal(db, rows)
     viewer = viewer_for(db, actor, rows)
     return [(r, access_to(viewer, r)) for r in rows], total
 
@@ -133,6 +134,7 @@ def _visible_record(db: Session, actor: Actor, record_id: uuid.UUID) -> Record:
     record = db.scalar(scope(actor, READ, select(Record).where(Record.id == record_id)))
     if record is None:
         raise NotFound("record")
+    protect.reveal(db, [record])
     return record
 
 
@@ -161,14 +163,14 @@ def get_attachment(db: Session, actor: Actor, record_id: uuid.UUID, attachment_i
 
 def attachment_content(
     db: Session, actor: Actor, record_id: uuid.UUID, attachment_id: uuid.UUID
-) -> tuple[Attachment, Record, Access]:
+) -> tuple[Attachment, bytes, Record, Access]:
     """An attachment to download: its record visible, and its label granted (a masked file
     is listed as masked, so refusing it reveals nothing new)."""
     record, access = get_record(db, actor, record_id)
     attachment = get_attachment(db, actor, record_id, attachment_id)
     if not access.shows(attachment.label):
         raise PermissionDenied(READ, record.owner_agency_id, f"no clause in force grants {attachment.label}")
-    return attachment, record, access
+    return attachment, protect.attachment_bytes(db, attachment), record, access
 
 
 def history(db: Session, actor: Actor, record_id: uuid.UUID) -> tuple[Record, list[tuple[RecordRevision, Access]]]:
@@ -177,6 +179,7 @@ def history(db: Session, actor: Actor, record_id: uuid.UUID) -> tuple[Record, li
     record = _visible_record(db, actor, record_id)
     stmt = scope(actor, READ, select(RecordRevision).where(RecordRevision.record_id == record_id))
     revisions = list(db.scalars(stmt.order_by(RecordRevision.number)))
+    protect.reveal(db, revisions)
     viewer = viewer_for(db, actor, revisions)
     return record, [(rev, access_to(viewer, rev)) for rev in revisions]
 
@@ -201,6 +204,7 @@ def export_records(db: Session, actor: Actor, filters: RecordFilter) -> list[tup
     listing, values = _filtered(db, actor, filters)
     stmt = listing.filtered.order_by(Record.event_at.desc(), Record.id).limit(EXPORT_LIMIT)
     rows = list(db.scalars(stmt, values))
+    protect.reveal(db, rows)
     viewer = viewer_for(db, actor, rows)
     return [(r, access_to(viewer, r)) for r in rows]
 
@@ -210,6 +214,7 @@ def map_layer(db: Session, actor: Actor, filters: RecordFilter) -> list[tuple[Re
     listing, values = _filtered(db, actor, filters)
     stmt = listing.filtered.where(Record.geometry.is_not(None)).order_by(Record.event_at.desc()).limit(EXPORT_LIMIT)
     rows = list(db.scalars(stmt, values))
+    protect.reveal(db, rows)
     viewer = viewer_for(db, actor, rows)
     return [(r, access_to(viewer, r)) for r in rows]
 

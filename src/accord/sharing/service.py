@@ -17,7 +17,7 @@ from accord.core.errors import Conflict, FieldProblem, InvalidInput, InvalidInpu
 from accord.core.time import utcnow
 from accord.directory import queries as directory
 from accord.geo.geojson import bbox_of, validate_area
-from accord.sharing import files, queries
+from accord.sharing import files, protect, queries
 from accord.sharing.access import Access
 from accord.sharing.categories import BODY_MODELS, labelled_fields
 from accord.sharing.models import Attachment, Record, RecordRecipient, RecordRevision
@@ -67,8 +67,12 @@ def _valid_geometry(
     return area, bbox_of(area)
 
 
-def search_text(title: str, category: str, body: dict[str, Any]) -> str:
-    """Only unlabelled content is searchable: a search must never reveal a masked field."""
+def search_text(title: str, category: str, body: dict[str, Any], *, protected: bool = False) -> str:
+    """Only unlabelled content is searchable: a search must never reveal a masked field.
+    A protected record (sealed at rest) is found by its title only: an index of its body
+    would store the body in the clear."""
+    if protected:
+        return title
     hidden = labelled_fields(category)
     parts = [title] + [str(v) for k, v in body.items() if k not in hidden and v is not None]
     return "\n".join(parts)
@@ -93,9 +97,9 @@ def _check_recipients(db: Session, tier: str, recipients: list[uuid.UUID]) -> No
             raise InvalidInput(f"red_recipients[{index}]", "no such user")
 
 
-def _snapshot(record: Record, *, actor: Actor, note: str) -> RecordRevision:
-    """The record as just saved, kept as its next version."""
-    return RecordRevision(
+def _snapshot(db: Session, record: Record, body: dict[str, Any], *, actor: Actor, note: str) -> RecordRevision:
+    """The record as just saved, kept as its next version (sealed when it is protected)."""
+    revision = RecordRevision(
         record_id=record.id,
         number=record.revision,
         owner_agency_id=record.owner_agency_id,
@@ -104,7 +108,7 @@ def _snapshot(record: Record, *, actor: Actor, note: str) -> RecordRevision:
         tier_rank=record.tier_rank,
         purpose=record.purpose,
         title=record.title,
-        body=dict(record.body),
+        body=dict(body),
         geometry=record.geometry,
         red_recipients=[str(r.user_id) for r in record.red_recipients],
         event_at=record.event_at,
@@ -112,6 +116,8 @@ def _snapshot(record: Record, *, actor: Actor, note: str) -> RecordRevision:
         changed_by_user_id=actor.user_id,
         note=note,
     )
+    protect.store_revision(db, record, revision)
+    return revision
 
 
 def create_record(db: Session, *, actor: Actor, data: RecordCreate) -> Record:
@@ -126,19 +132,20 @@ def create_record(db: Session, *, actor: Actor, data: RecordCreate) -> Record:
         tier_rank=TIER_RANK[data.tier],
         purpose=data.purpose,
         title=data.title,
-        body=body,
         geometry=geometry,
         event_at=data.event_at,
         created_by_user_id=actor.user_id,
-        search_text=search_text(data.title, data.category, body),
+        search_text=search_text(data.title, data.category, body, protected=protect.is_protected(TIER_RANK[data.tier])),
         revision=1,
     )
+    protect.store_body(db, record, body)
     if bbox is not None:
         record.min_lon, record.min_lat, record.max_lon, record.max_lat = bbox
     record.red_recipients = [RecordRecipient(user_id=u) for u in dict.fromkeys(data.red_recipients)]
     db.add(record)
     db.flush()
-    db.add(_snapshot(record, actor=actor, note="created"))
+    protect.show(record, body)
+    db.add(_snapshot(db, record, body, actor=actor, note="created"))
     record_event(
         db,
         actor=actor,
@@ -176,10 +183,11 @@ def update_record(db: Session, *, actor: Actor, record_id: uuid.UUID, data: Reco
     if data.geometry is not None and data.clear_geometry:
         raise InvalidInput("clear_geometry", "send either a new geometry or clear_geometry, not both")
     changed: list[str] = []
+    body = dict(record.body)
     if data.body is not None:
         body = _valid_body(record.category, data.body)
         if body != record.body:
-            record.body, changed = body, [*changed, "body"]
+            changed.append("body")
     if data.geometry is not None or data.clear_geometry:
         geometry, bbox = _valid_geometry(data.geometry)
         if geometry != record.geometry:
@@ -197,10 +205,14 @@ def update_record(db: Session, *, actor: Actor, record_id: uuid.UUID, data: Reco
     if not changed:
         raise InvalidInput("body", "nothing to change: this is the record as it stands")
     record.tier_rank = TIER_RANK[record.tier]
-    record.search_text = search_text(record.title, record.category, record.body)
+    protected = protect.is_protected(record.tier_rank)
+    record.search_text = search_text(record.title, record.category, body, protected=protected)
     record.revision += 1
+    protect.store_body(db, record, body)
+    protect.seal_history(db, record)
     db.flush()
-    db.add(_snapshot(record, actor=actor, note=data.note))
+    protect.show(record, body)
+    db.add(_snapshot(db, record, body, actor=actor, note=data.note))
     record_event(
         db,
         actor=actor,
@@ -242,8 +254,8 @@ def add_attachment(
         label=label,
         uploaded_at=utcnow(),
         uploaded_by_user_id=actor.user_id,
-        content=content,
     )
+    protect.store_attachment(db, record, attachment, content)
     db.add(attachment)
     db.flush()
     record_event(

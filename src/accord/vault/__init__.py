@@ -1,0 +1,1 @@
+"""Envelope encryption at rest: data keys per agency and record, wrapped by a master key."""

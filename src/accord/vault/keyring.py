@@ -1,0 +1,116 @@
+"""The master keys of this process: the current one wraps new data keys, previous ones
+still unwrap keys a rotation has not reached yet. Key material never leaves this module
+as text: it is not logged, not shown, and a key is named only by its 16-hex-digit id."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from accord.config import Settings
+
+DERIVED = "derived"
+_WRAP_INFO = b"accord data key wrap v1"
+
+
+class MasterKeyInvalid(ValueError):
+    """A configured master key that cannot be used (the message names the setting)."""
+
+
+class KeyUnavailable(RuntimeError):
+    """A data key cannot be unwrapped: destroyed, or wrapped under a master key this
+    process does not hold (a rotation's old key removed too early)."""
+
+
+def master_key_id(key: bytes) -> str:
+    return hashlib.sha256(b"accord master key id\x00" + key).hexdigest()[:16]
+
+
+def _decode(value: str, setting: str) -> bytes:
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise MasterKeyInvalid(f"{setting} is not base64") from exc
+    if len(raw) != 32:
+        raise MasterKeyInvalid(f"{setting} must hold 32 bytes (AES-256), not {len(raw)}")
+    return raw
+
+
+def _derived(settings: Settings) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"accord master key").derive(
+        settings.secret_key.encode()
+    )
+
+
+@dataclass(frozen=True, repr=False)
+class Keyring:
+    current: bytes
+    previous: tuple[bytes, ...] = ()
+    _by_id: dict[str, bytes] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        for key in (self.current, *self.previous):
+            self._by_id.setdefault(master_key_id(key), key)
+
+    def __repr__(self) -> str:  # never print key material, even by accident
+        return f"Keyring(current={self.current_id}, previous={len(self.previous)})"
+
+    @property
+    def current_id(self) -> str:
+        return master_key_id(self.current)
+
+    def holds(self, key_id: str) -> bool:
+        return key_id in self._by_id
+
+    def wrap(self, data_key: bytes, context: bytes) -> tuple[str, bytes]:
+        nonce = os.urandom(12)
+        return self.current_id, nonce + AESGCM(self._kek(self.current)).encrypt(nonce, data_key, _WRAP_INFO + context)
+
+    def unwrap(self, key_id: str, wrapped: bytes, context: bytes) -> bytes:
+        master = self._by_id.get(key_id)
+        if master is None:
+            raise KeyUnavailable(f"data key wrapped under master key {key_id}, which this server does not hold")
+        try:
+            return AESGCM(self._kek(master)).decrypt(wrapped[:12], wrapped[12:], _WRAP_INFO + context)
+        except InvalidTag as exc:
+            raise KeyUnavailable("a data key does not unwrap: it was altered or moved to another row") from exc
+
+    @staticmethod
+    def _kek(master: bytes) -> bytes:
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_WRAP_INFO).derive(master)
+
+
+def keyring_for(settings: Settings) -> Keyring:
+    """Current key: ACCORD_MASTER_KEY, else the first line of ACCORD_MASTER_KEY_FILE (its
+    further lines are previous keys), else derived from ACCORD_SECRET_KEY."""
+    previous: list[bytes] = []
+    if settings.master_key:
+        current = _decode(settings.master_key, "ACCORD_MASTER_KEY")
+    elif settings.master_key_file is not None:
+        try:
+            text = settings.master_key_file.read_text()
+        except OSError as exc:
+            raise MasterKeyInvalid(f"ACCORD_MASTER_KEY_FILE cannot be read: {exc.strerror}") from None
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+        if not lines:
+            raise MasterKeyInvalid("ACCORD_MASTER_KEY_FILE holds no key")
+        current = _decode(lines[0], "ACCORD_MASTER_KEY_FILE")
+        previous += [_decode(ln, "ACCORD_MASTER_KEY_FILE") for ln in lines[1:]]
+    else:
+        current = _derived(settings)
+    for item in filter(None, (k.strip() for k in settings.previous_master_keys.split(","))):
+        previous.append(_derived(settings) if item == DERIVED else _decode(item, "ACCORD_PREVIOUS_MASTER_KEYS"))
+    return Keyring(current, tuple(k for k in previous if k != current))
+
+
+def new_master_key() -> str:
+    """A fresh master key, base64 (for `accord keys generate`, which writes it to a file)."""
+    return base64.b64encode(os.urandom(32)).decode()
