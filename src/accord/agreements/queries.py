@@ -40,7 +40,7 @@ from accord.agreements.models import (
 from accord.agreements.schemas import AgreementFilter
 from accord.agreements.vocab import CLAUSE_TIERS, TIER_RANK
 from accord.authz import Actor, scope
-from accord.core.db import UTCDateTime, contains
+from accord.core.db import UTCDateTime, contains, days_before
 from accord.core.errors import NotFound
 
 READ_PARTNERSHIP = "agreements:partnership:read"
@@ -221,11 +221,13 @@ def covering_grant_exists(
     category: ColumnExpressionArgument[str],
     purpose: ColumnExpressionArgument[str],
     tier: ColumnExpressionArgument[int],
+    shared_at: ColumnExpressionArgument[datetime],
     roles: dict[uuid.UUID, set[str]],
     at: datetime | ColumnElement[datetime],
 ) -> ColumnElement[bool]:
     """Whether a grant in force at ``at`` from ``provider`` to one of the caller's agencies
-    (and a role it holds there) covers ``category``, ``purpose`` and ``tier``; the
+    (and a role it holds there) covers ``category``, ``purpose`` and ``tier``, and, when its
+    clause sets a retention period, whether the row was shared (``shared_at``) within it; the
     arguments are columns of the caller's table, ``at`` a time or a parameter bound when
     the statement runs.
 
@@ -233,7 +235,9 @@ def covering_grant_exists(
     grants (one row per tier each grant reaches), not as a correlated EXISTS: the set does
     not depend on the row, so both databases build it once per statement (a hashed SubPlan
     on PostgreSQL, an ephemeral index on SQLite) and probe it per row, where EXISTS runs an
-    index search per row. benchmarks/sharing_search.py measures the difference."""
+    index search per row. benchmarks/sharing_search.py measures the difference. Grants with
+    a retention period need the row's age, so they are tested by a correlated EXISTS, but
+    only for rows whose key a retention grant covers (the same kind of set, probed first)."""
     recipient = or_(
         *(
             and_(
@@ -249,15 +253,35 @@ def covering_grant_exists(
         or_(Grant.valid_until.is_(None), Grant.valid_until > at),
         recipient,
     )
-    covered = union_all(
-        *(
-            select(Grant.provider_agency_id, Grant.category, Grant.purpose, literal_column(str(rank), Integer)).where(
-                *in_force, Grant.max_tier >= rank
+
+    def covered(*kept: ColumnElement[bool]) -> Any:
+        return union_all(
+            *(
+                select(
+                    Grant.provider_agency_id, Grant.category, Grant.purpose, literal_column(str(rank), Integer)
+                ).where(*in_force, *kept, Grant.max_tier >= rank)
+                for rank in GRANTABLE_RANKS
             )
-            for rank in GRANTABLE_RANKS
         )
+
+    key = tuple_(provider, category, purpose, tier)
+    within_retention = (
+        select(Grant.id)
+        .where(
+            Grant.provider_agency_id == provider,
+            Grant.category == category,
+            Grant.purpose == purpose,
+            Grant.max_tier >= tier,
+            *in_force,
+            Grant.retention_days.is_not(None),
+            shared_at >= days_before(at, Grant.retention_days),
+        )
+        .exists()
     )
-    return tuple_(provider, category, purpose, tier).in_(covered)
+    return or_(
+        key.in_(covered(Grant.retention_days.is_(None))),
+        and_(key.in_(covered(Grant.retention_days.is_not(None))), within_retention),
+    )
 
 
 def clause_context(

@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import JSON, ColumnElement, DateTime, MetaData, create_engine, event, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator, Uuid
 
 from accord.core.time import as_utc, utcnow
@@ -76,6 +78,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Deleted content is overwritten, not left in free pages: a purged record's data key
+    # must not survive in the file (crypto-shredding, docs/adr/0011).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -104,3 +109,27 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield db
     finally:
         db.close()
+
+
+class days_before(FunctionElement[datetime]):
+    """``at`` minus ``days`` (an integer column or value), computed by the database: the
+    cut-off of a retention period. PostgreSQL subtracts an interval; SQLite, which stores
+    times as ISO text, shifts the text with its date functions (millisecond precision)."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+    name = "days_before"
+
+
+@compiles(days_before, "postgresql")
+def _days_before_postgresql(element: days_before, compiler: Any, **kw: Any) -> str:
+    at, days = list(element.clauses)
+    return f"({compiler.process(at, **kw)} - make_interval(days => {compiler.process(days, **kw)}))"
+
+
+@compiles(days_before, "sqlite")
+def _days_before_sqlite(element: days_before, compiler: Any, **kw: Any) -> str:
+    at, days = list(element.clauses)
+    return (
+        f"strftime('%Y-%m-%d %H:%M:%f', {compiler.process(at, **kw)}, '-' || {compiler.process(days, **kw)} || ' days')"
+    )

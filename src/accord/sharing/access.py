@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from accord.agreements.models import Grant
 from accord.agreements.vocab import LABELS
+from accord.core.time import utcnow
 from accord.sharing.categories import labelled_fields
 from accord.sharing.policy import GREEN, RED
 
@@ -26,6 +28,9 @@ class Shared(Protocol):
     tier_rank: int
     body: dict[str, Any]
 
+    @property
+    def shared_at(self) -> datetime: ...
+
 
 @dataclass(frozen=True)
 class Viewer:
@@ -35,6 +40,7 @@ class Viewer:
     roles: dict[uuid.UUID, set[str]]
     grants: list[Grant]
     partners: set[uuid.UUID]
+    at: datetime = field(default_factory=utcnow)  # the time the rules are applied at
     by_key: dict[tuple[uuid.UUID, str, str], list[Grant]] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -66,6 +72,7 @@ def covering_grants(viewer: Viewer, record: Shared) -> list[Grant]:
         and not g.aggregates_only
         and g.recipient_agency_id in viewer.roles
         and (g.recipient_role is None or g.recipient_role in viewer.roles[g.recipient_agency_id])
+        and (g.retention_days is None or record.shared_at >= viewer.at - timedelta(days=g.retention_days))
     ]
 
 

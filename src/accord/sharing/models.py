@@ -52,6 +52,11 @@ class Record(IdMixin, TimestampMixin, Base):
     legal_hold_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
     red_recipients: Mapped[list[RecordRecipient]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
+    @property
+    def shared_at(self) -> datetime:
+        """When this content was last shared: a clause's retention period runs from here."""
+        return self.updated_at
+
 
 class RecordRecipient(Base):
     """RED records name people (user accounts), never agencies."""
@@ -88,6 +93,10 @@ class RecordRevision(IdMixin, Base):
     note: Mapped[str] = mapped_column(String(500), default="")
     data_key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("data_keys.id"))
     body_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    @property
+    def shared_at(self) -> datetime:
+        return self.changed_at
 
 
 class Attachment(IdMixin, Base):

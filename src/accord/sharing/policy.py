@@ -3,7 +3,9 @@
 A caller's agency sees a record when it owns it; when the record is CLEAR; when it is
 GREEN and the two agencies are current members of an active partnership; when an active
 grant from the owner to the caller's agency (and role) covers the record's category,
-purpose and tier; or, for RED, when the caller is named. Only agency memberships count:
+purpose and tier (and, if its clause sets a retention period, the record was last saved
+within it: shared data disappears from recipients' views when the period ends); or, for
+RED, when the caller is named. Only agency memberships count:
 a platform administrator operates the platform and reads no agency's data through it.
 """
 
@@ -56,6 +58,7 @@ def _visible(
     category: Any,
     purpose: Any,
     tier_rank: Any,
+    shared_at: Any,
 ) -> ColumnElement[bool]:
     """The sharing rules over any row that carries a record's sharing columns."""
     if not roles_key:
@@ -68,7 +71,13 @@ def _visible(
         and_(tier_rank == GREEN, owner.in_(agreements.partner_agencies_select(agencies, TODAY))),
         # Only GREEN, AMBER and AMBER+STRICT are ever granted: the covering set holds no other tier.
         agreements.covering_grant_exists(
-            provider=owner, category=category, purpose=purpose, tier=tier_rank, roles=roles, at=NOW
+            provider=owner,
+            category=category,
+            purpose=purpose,
+            tier=tier_rank,
+            shared_at=shared_at,
+            roles=roles,
+            at=NOW,
         ),
     ]
     if user_id is not None:
@@ -87,6 +96,7 @@ def _record_predicate(roles_key: RolesKey, user_id: uuid.UUID | None) -> ColumnE
         category=Record.category,
         purpose=Record.purpose,
         tier_rank=Record.tier_rank,
+        shared_at=Record.updated_at,
     )
 
 
@@ -101,6 +111,7 @@ def _revision_predicate(roles_key: RolesKey, user_id: uuid.UUID | None) -> Colum
             category=RecordRevision.category,
             purpose=RecordRevision.purpose,
             tier_rank=RecordRevision.tier_rank,
+            shared_at=RecordRevision.changed_at,
         ),
         RecordRevision.record_id.in_(select(Record.id).where(_record_predicate(roles_key, user_id))),
     )

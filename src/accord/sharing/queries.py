@@ -42,7 +42,7 @@ def viewer_for(db: Session, actor: Actor, rows: Sequence[Shared], at: datetime |
         grants = agreements.active_grants(db, agencies, now)
     else:
         grants = agreements.active_grants(db, agencies, now, covering=covering)
-    viewer = Viewer(user_id=actor.user_id, roles=roles, grants=grants, partners=set())
+    viewer = Viewer(user_id=actor.user_id, roles=roles, grants=grants, partners=set(), at=now)
     # A partnership is the basis of a GREEN row only where no grant covers it.
     if any(r.tier_rank == policy.GREEN and not covering_grants(viewer, r) for r in foreign):
         viewer = replace(viewer, partners=agreements.partners_of(db, agencies, now))
