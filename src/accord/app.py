@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,10 +39,12 @@ from accord.core.deps import DB
 from accord.core.errors import AccordError, AuthenticationFailed, PermissionDenied
 from accord.core.logging import get_logger, request_id_var
 from accord.core.ratelimit import SlidingWindowLimiter
+from accord.core.scheduler import Periodic
 from accord.directory import api as directory_api
 from accord.directory import pages as directory_pages
 from accord.sharing import api as sharing_api
 from accord.sharing import pages as sharing_pages
+from accord.sharing.tasks import purge_task
 from accord.vault import service as vault_service
 from accord.web.templating import html_error
 
@@ -233,6 +236,24 @@ def iter_api_routes(app: FastAPI) -> Iterator[APIRoute]:
                 yield route
 
 
+def _lifespan(settings: Settings, session_factory: sessionmaker[Session]) -> Any:
+    """Scheduled jobs run inside each server process (they tolerate running in several)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        jobs: list[Periodic] = []
+        if settings.purge_interval_minutes and settings.env != "test":
+            minutes = settings.purge_interval_minutes
+            jobs.append(Periodic("retention-purge", minutes * 60, lambda: purge_task(session_factory)))
+        for job in jobs:
+            job.start()
+        yield
+        for job in jobs:
+            job.stop()
+
+    return lifespan
+
+
 def create_app(settings: Settings | None = None, session_factory: sessionmaker[Session] | None = None) -> FastAPI:
     settings = settings or get_settings()
     audit_service.configure(settings)
@@ -240,6 +261,7 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
     if session_factory is None:
         session_factory = make_session_factory(make_engine(settings.database_url))
     app = FastAPI(
+        lifespan=_lifespan(settings, session_factory),
         title="Accord API",
         version=__version__,
         description="Agreements-driven collaboration for public-safety agencies. "

@@ -23,11 +23,15 @@ users_app = typer.Typer(help="User accounts (run on the server by its operator).
 seed_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 directory_app = typer.Typer(help="Agency directory.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+keys_app = typer.Typer(help="Encryption at rest: the master key and the data keys it wraps.", no_args_is_help=True)
+records_app = typer.Typer(help="Records: retention and purge.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(seed_app, name="seed")
 app.add_typer(directory_app, name="directory")
 app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
+app.add_typer(records_app, name="records")
 console = Console()
 err = Console(stderr=True)
 
@@ -42,8 +46,13 @@ def _session(settings: Settings):  # type: ignore[no-untyped-def]
     from accord.core.db import make_engine, make_session_factory
     from accord.vault import service as vault
 
+    from accord.vault.keyring import MasterKeyInvalid
+
     configure(settings)  # checkpoints written by this command are signed with its key
-    vault.configure(settings)  # and data keys wrapped with its master key
+    try:
+        vault.configure(settings)  # and data keys wrapped with its master key
+    except MasterKeyInvalid as exc:
+        raise fail(str(exc)) from None
 
     return make_session_factory(make_engine(settings.database_url))()
 
@@ -308,3 +317,100 @@ def audit_checkpoint() -> None:
         console.print("nothing new since the last checkpoint")
     else:
         console.print(f"checkpoint at {checkpoint.tree_size} events, root {checkpoint.root_hash}")
+
+
+@keys_app.command("generate")
+def keys_generate(
+    path: Annotated[Path, typer.Argument(help="File to create (mode 0600); it must not exist.")],
+) -> None:
+    """Write a new random master key to a file, readable by its owner only. The key is
+    never printed: point ACCORD_MASTER_KEY_FILE at the file."""
+    from accord.vault.keyring import master_key_id, new_master_key
+
+    key = new_master_key()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise fail(f"cannot create {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    import base64
+
+    console.print(f"master key {master_key_id(base64.b64decode(key))} written to {path}")
+
+
+def _keyring_or_fail(settings: Settings):  # type: ignore[no-untyped-def]
+    from accord.vault.keyring import MasterKeyInvalid, keyring_for
+
+    try:
+        return keyring_for(settings)
+    except MasterKeyInvalid as exc:
+        raise fail(str(exc)) from None
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """Which master key is current, and how many data keys each master key wraps."""
+    from accord.vault import service as vault
+
+    settings = get_settings()
+    ring = _keyring_or_fail(settings)
+    with _session(settings) as db:
+        census = vault.census(db)
+    table = Table(title=f"Data keys by master key (current: {ring.current_id})")
+    for column in ("master key", "data keys", "held by this server"):
+        table.add_column(column)
+    for key_id, count in sorted(census.items()):
+        current = " (current)" if key_id == ring.current_id else ""
+        table.add_row(key_id + current, str(count), "yes" if ring.holds(key_id) else "NO")
+    console.print(table)
+
+
+@keys_app.command("rotate-master")
+def keys_rotate_master(
+    batch: Annotated[int, typer.Option(min=1, max=10_000, help="Data keys rewrapped per transaction.")] = 500,
+) -> None:
+    """Rewrap every data key under the current master key, in short transactions while
+    the servers keep running (docs/adr/0011). Run it after making the new key current and
+    listing the old one in ACCORD_PREVIOUS_MASTER_KEYS; drop the old key afterwards."""
+    from accord.vault import service as vault
+    from accord.vault.keyring import KeyUnavailable
+
+    settings = get_settings()
+    ring = _keyring_or_fail(settings)
+    total = 0
+    bar = Progress(TextColumn("rewrapping"), BarColumn(), MofNCompleteColumn(), console=err)
+    with _session(settings) as db, bar as progress:
+        stale = sum(n for key_id, n in vault.census(db).items() if key_id != ring.current_id)
+        task = progress.add_task("rewrap", total=stale)
+        while True:
+            try:
+                done = vault.rewrap_batch(db, actor=None, username=_operator(), limit=batch)
+            except KeyUnavailable as exc:
+                db.rollback()
+                raise fail(str(exc)) from None
+            db.commit()
+            total += done.count
+            progress.advance(task, done.count)
+            if done.done or done.count == 0:
+                break
+    console.print(f"{total} data keys rewrapped; every data key is now under master key {ring.current_id}")
+
+
+@records_app.command("purge")
+def records_purge() -> None:
+    """Delete records past their agency's retention period (never those on legal hold),
+    with their versions, attachments and data keys; one audit event per record."""
+    from accord.sharing.retention import purge_expired
+
+    settings = get_settings()
+    purged = keys = 0
+    held = 0
+    with _session(settings) as db:
+        while True:
+            result = purge_expired(db, actor=None, username=_operator())
+            db.commit()
+            purged, keys, held = purged + result.purged, keys + result.keys_destroyed, result.held
+            if result.purged == 0:
+                break
+    console.print(f"{purged} records purged, {keys} data keys destroyed, {held} expired records kept on legal hold")

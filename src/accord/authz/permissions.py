@@ -27,6 +27,9 @@ PERMISSIONS: dict[str, str] = {
     "sharing:record:read": "See records: one's agency's own, and partners' under agreements in force",
     "sharing:record:create": "Create records on behalf of one's agency",
     "sharing:record:update": "Change records of one's agency (new versions) and their attachments",
+    "sharing:record:hold": "Place and release legal holds on one's agency's records (a held record is never purged)",
+    "sharing:retention:manage": "Set how long one's agency keeps its records of each category before they are purged",
+    "sharing:aggregate:read": "See de-identified counts (category, week, area) of the records one's agency may count",
     # accounts
     "accounts:self:manage": "Manage one's own MFA, sessions and API tokens",
     "accounts:user:read": "See user accounts of an agency",

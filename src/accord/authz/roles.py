@@ -29,6 +29,9 @@ _BASE = frozenset(
     }
 )
 _WRITE_RECORDS = frozenset({"sharing:record:create", "sharing:record:update"})
+# De-identified trends (ADR 0010): analysts produce them, administrators answer for their
+# agency's use of them, auditors and privacy officers review what is published.
+_AGGREGATES = frozenset({"sharing:aggregate:read"})
 
 BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
     RoleDefinition(
@@ -56,7 +59,10 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
             "audit:chain:verify",
             "agreements:agreement:sign",
             "agreements:agreement:manage",
-        },
+            "sharing:record:hold",
+            "sharing:retention:manage",
+        }
+        | _AGGREGATES,
     ),
     RoleDefinition(
         "coordinator",
@@ -70,7 +76,13 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
             "agreements:agreement:manage",
         },
     ),
-    RoleDefinition("analyst", "Analyst", "Shares and searches records across partners.", False, _BASE | _WRITE_RECORDS),
+    RoleDefinition(
+        "analyst",
+        "Analyst",
+        "Shares and searches records across partners.",
+        False,
+        _BASE | _WRITE_RECORDS | _AGGREGATES,
+    ),
     RoleDefinition(
         "commander",
         "Incident commander",
@@ -85,7 +97,7 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
         "Auditor / privacy officer",
         "Reviews who did and read what in the agency's audit trail.",
         False,
-        _BASE | {"audit:event:read", "audit:chain:verify", "accounts:user:read"},
+        _BASE | {"audit:event:read", "audit:chain:verify", "accounts:user:read", "sharing:record:hold"} | _AGGREGATES,
     ),
     RoleDefinition("viewer", "Viewer", "Reads the directory and what partners share.", False, _BASE),
 )

@@ -18,7 +18,7 @@ from accord.authz.deps import Permission
 from accord.core.deps import DB
 from accord.core.errors import InvalidInput
 from accord.core.schemas import Page
-from accord.sharing import access_report, queries, service
+from accord.sharing import access_report, queries, retention, service
 from accord.sharing.access import Access, granted_labels, masked_body
 from accord.sharing.access_report import csv_safe
 from accord.sharing.categories import json_schema
@@ -29,11 +29,14 @@ from accord.sharing.schemas import (
     AttachmentRead,
     Explanation,
     GrantBasis,
+    LegalHoldSet,
     RecipientPreview,
     RecordCreate,
     RecordFilter,
     RecordRead,
     RecordUpdate,
+    RetentionRead,
+    RetentionSet,
     RevisionRead,
 )
 
@@ -42,6 +45,8 @@ Read = Annotated[Actor, Depends(Permission("sharing:record:read"))]
 Create = Annotated[Actor, Depends(Permission("sharing:record:create"))]
 Update = Annotated[Actor, Depends(Permission("sharing:record:update"))]
 AuditRead = Annotated[Actor, Depends(Permission("audit:event:read"))]
+Retention = Annotated[Actor, Depends(Permission("sharing:retention:manage"))]
+Hold = Annotated[Actor, Depends(Permission("sharing:record:hold"))]
 
 
 def attachment_read(attachment: Attachment, access: Access) -> AttachmentRead:
@@ -73,6 +78,8 @@ def record_read(record: Record, access: Access, attachments: list[Attachment] | 
         access=access.basis,
         revision=record.revision,
         attachments=[attachment_read(a, access) for a in attachments or []],
+        legal_hold=record.legal_hold if access.basis == "owner" else None,
+        legal_hold_reason=record.legal_hold_reason if access.basis == "owner" and record.legal_hold else None,
     )
 
 
@@ -219,6 +226,23 @@ def map_layer(filters: Annotated[RecordFilter, Query()], actor: Read, db: DB) ->
     return {"type": "FeatureCollection", "features": features}
 
 
+@router.get("/retention/{agency_id}", response_model=list[RetentionRead])
+def retention_of(agency_id: uuid.UUID, actor: Retention, db: DB) -> list[RetentionRead]:
+    """The agency's retention period per category, with what the next purge would remove."""
+    return retention.retention_of(db, actor, agency_id)
+
+
+@router.put("/retention/{agency_id}/{category}", response_model=list[RetentionRead])
+def set_retention(
+    agency_id: uuid.UUID, category: str, body: RetentionSet, actor: Retention, db: DB
+) -> list[RetentionRead]:
+    """Keep the agency's records of ``category`` this many days after their last change
+    (null: no automatic purge)."""
+    retention.set_retention(db, actor=actor, agency_id=agency_id, category=category, retention_days=body.retention_days)
+    db.commit()
+    return retention.retention_of(db, actor, agency_id)
+
+
 @router.get("/{record_id}", response_model=RecordRead)
 def get_record(record_id: uuid.UUID, actor: Read, db: DB) -> RecordRead:
     record, access = queries.get_record(db, actor, record_id)
@@ -235,6 +259,21 @@ def update(record_id: uuid.UUID, body: RecordUpdate, actor: Update, db: DB) -> R
     record = service.update_record(db, actor=actor, record_id=record_id, data=body)
     db.commit()
     return record_read(record, Access("owner"), queries.attachments_of(db, actor, [record.id])[record.id])
+
+
+@router.put("/{record_id}/legal-hold", response_model=RecordRead)
+def place_hold(record_id: uuid.UUID, body: LegalHoldSet, actor: Hold, db: DB) -> RecordRead:
+    """Put the record on legal hold: it is never purged until the hold is released."""
+    record = retention.set_legal_hold(db, actor=actor, record_id=record_id, reason=body.reason)
+    db.commit()
+    return record_read(record, Access("owner"))
+
+
+@router.delete("/{record_id}/legal-hold", response_model=RecordRead)
+def release_hold(record_id: uuid.UUID, actor: Hold, db: DB) -> RecordRead:
+    record = retention.set_legal_hold(db, actor=actor, record_id=record_id, reason=None)
+    db.commit()
+    return record_read(record, Access("owner"))
 
 
 @router.get("/{record_id}/history", response_model=list[RevisionRead])
@@ -328,3 +367,39 @@ def explain(record_id: uuid.UUID, actor: Read, db: DB) -> Explanation:
     return Explanation(
         record_id=record.id, access=access.basis, reason=reasons[access.basis], grants=bases, masked_fields=masked
     )
+
+
+# --- De-identified aggregates (ADR 0010) ------------------------------------------------
+from accord.sharing import aggregates  # noqa: E402  (appended: this router is shared with other work)
+
+Aggregate = Annotated[Actor, Depends(Permission("sharing:aggregate:read"))]
+
+
+@router.get("/aggregates", response_model=aggregates.AggregateTable)
+def aggregates_json(
+    filters: Annotated[aggregates.AggregateFilter, Query()], actor: Aggregate, db: DB
+) -> aggregates.AggregateTable:
+    """Counts by category, ISO week and area (`area=jurisdiction` or `h3`) of the records your
+    agency may count: its own, CLEAR ones, and other agencies' under clauses in force
+    (aggregates-only clauses too); never RED, never a title, body or labelled field. Cells
+    under 11, and cells a difference of nested areas would give away, are `suppressed`; there
+    are no totals. Repeat `category` to choose several; weeks are `YYYY-Www` (UTC)."""
+    table = aggregates.aggregate_table(db, actor, filters, surface="api")
+    db.commit()
+    return table
+
+
+@router.get("/aggregates.csv", response_class=StreamingResponse)
+def aggregates_csv(
+    filters: Annotated[aggregates.AggregateFilter, Query()], actor: Aggregate, db: DB
+) -> StreamingResponse:
+    """The same cells as CSV (a suppressed cell has an empty count)."""
+    table = aggregates.aggregate_table(db, actor, filters, surface="csv")
+    db.commit()
+    headers = {"Content-Disposition": 'attachment; filename="accord-aggregates.csv"'}
+    return StreamingResponse(iter([aggregates.as_csv(table)]), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+# "/aggregates" would be taken by "/{record_id}", declared above: these are matched first.
+_FIRST = {"/api/v1/records/aggregates", "/api/v1/records/aggregates.csv"}
+router.routes[:] = sorted(router.routes, key=lambda route: getattr(route, "path", "") not in _FIRST)

@@ -18,14 +18,22 @@ from accord.agreements.vocab import LABELS, PURPOSES, RECORD_CATEGORIES, TIERS
 from accord.authz import Actor
 from accord.authz.deps import Permission
 from accord.core.deps import DB
-from accord.core.errors import AccordError, InvalidInput
+from accord.core.errors import AccordError, InvalidInput, PermissionDenied
 from accord.core.time import utcnow
 from accord.directory import queries as directory
-from accord.sharing import access_report, queries, service
+from accord.sharing import access_report, protect, queries, retention, service
 from accord.sharing.access import Access, masked_body
 from accord.sharing.categories import SPECS
 from accord.sharing.policy import roles_by_agency
-from accord.sharing.schemas import AccessReportFilter, AccessRowRead, RecordCreate, RecordFilter, RecordUpdate
+from accord.sharing.schemas import (
+    AccessReportFilter,
+    AccessRowRead,
+    LegalHoldSet,
+    RecordCreate,
+    RecordFilter,
+    RecordUpdate,
+    RetentionSet,
+)
 from accord.web.forms import errors_of
 from accord.web.pdf import render_pdf
 from accord.web.templating import flash, redirect, render, templates, verify_csrf
@@ -34,6 +42,8 @@ router = APIRouter(include_in_schema=False)
 Read = Annotated[Actor, Depends(Permission("sharing:record:read"))]
 Create = Annotated[Actor, Depends(Permission("sharing:record:create"))]
 Update = Annotated[Actor, Depends(Permission("sharing:record:update"))]
+Retention = Annotated[Actor, Depends(Permission("sharing:retention:manage"))]
+Hold = Annotated[Actor, Depends(Permission("sharing:record:hold"))]
 Csrf = Depends(verify_csrf)
 VOCAB = {
     "categories": RECORD_CATEGORIES,
@@ -165,6 +175,74 @@ async def record_create(request: Request, db: DB, actor: Create) -> Response:
     return redirect(request, f"/records/{record.id}")
 
 
+def _retention_context(db: DB, actor: Actor, agency_id: uuid.UUID | None) -> dict[str, Any]:
+    agencies = [(a, n) for a, n in directory.agency_options(db, actor) if a in roles_by_agency(actor, retention.MANAGE)]
+    if not agencies:
+        raise PermissionDenied(retention.MANAGE)
+    chosen = agency_id if agency_id in {a for a, _ in agencies} else agencies[0][0]
+    return {
+        "agencies": agencies,
+        "agency_id": chosen,
+        "rows": retention.retention_of(db, actor, chosen),
+        "errors": {},
+        **VOCAB,
+    }
+
+
+@router.get("/records/retention")
+def retention_page(request: Request, db: DB, actor: Retention, agency_id: uuid.UUID | None = None) -> Response:
+    return render(request, "records/retention.html", _retention_context(db, actor, agency_id))
+
+
+@router.post("/records/retention", dependencies=[Csrf])
+async def retention_save(request: Request, db: DB, actor: Retention) -> Response:
+    form = await request.form()
+    try:
+        agency_id = uuid.UUID(str(form.get("agency_id") or ""))
+    except ValueError:
+        raise InvalidInput("agency_id", "choose an agency") from None
+    current = {r.category: r.retention_days for r in retention.retention_of(db, actor, agency_id)}
+    errors: dict[str, str] = {}
+    changes: dict[str, int | None] = {}
+    for category in RECORD_CATEGORIES:
+        raw = str(form.get(f"days_{category}") or "").strip()
+        try:
+            days = RetentionSet(retention_days=int(raw) if raw else None).retention_days
+        except (ValueError, ValidationError):
+            errors[category] = "a whole number of days from 1 to 36500, or empty to keep records until deleted"
+            continue
+        if days != current.get(category):
+            changes[category] = days
+    if errors:
+        context = _retention_context(db, actor, agency_id) | {"errors": errors}
+        return render(request, "records/retention.html", context, 422)
+    for category, days in changes.items():
+        retention.set_retention(db, actor=actor, agency_id=agency_id, category=category, retention_days=days)
+    db.commit()
+    flash(request, "success", f"Retention saved ({len(changes)} categor{'y' if len(changes) == 1 else 'ies'} changed).")
+    return redirect(request, f"/records/retention?agency_id={agency_id}")
+
+
+@router.post("/records/{record_id}/legal-hold", dependencies=[Csrf])
+async def legal_hold(request: Request, record_id: uuid.UUID, db: DB, actor: Hold) -> Response:
+    form = await request.form()
+    place = form.get("action") == "place"
+    try:
+        reason = LegalHoldSet(reason=str(form.get("reason") or "")).reason if place else None
+        retention.set_legal_hold(db, actor=actor, record_id=record_id, reason=reason)
+    except ValidationError:
+        flash(request, "error", "Not placed on hold: give the reason (3 to 500 characters).")
+        return redirect(request, f"/records/{record_id}")
+    except InvalidInput as exc:
+        db.rollback()
+        _, message = errors_of(exc)
+        flash(request, "error", message)
+        return redirect(request, f"/records/{record_id}")
+    db.commit()
+    flash(request, "success", "Legal hold placed: this record will not be purged." if place else "Legal hold released.")
+    return redirect(request, f"/records/{record_id}")
+
+
 @router.get("/records/{record_id}")
 def record_page(request: Request, record_id: uuid.UUID, db: DB, actor: Read) -> Response:
     record, access = queries.get_record(db, actor, record_id)
@@ -182,6 +260,8 @@ def record_page(request: Request, record_id: uuid.UUID, db: DB, actor: Read) -> 
         "fields": _fields(record.category, masked_body(record, access), access),
         "attachments": queries.attachments_of(db, actor, [record.id])[record.id],
         "can_update": record.owner_agency_id in roles_by_agency(actor, service.UPDATE),
+        "can_hold": record.owner_agency_id in roles_by_agency(actor, retention.HOLD),
+        "sealed": record.data_key_id is not None and protect.is_protected(record.tier_rank),
         "agency_names": dict(directory.agency_options(db, actor)),
         **VOCAB,
     }
@@ -385,3 +465,70 @@ def attachment_delete(
     db.commit()
     flash(request, "success", "Attachment removed.")
     return redirect(request, f"/records/{record_id}")
+
+
+# --- De-identified aggregates (ADR 0010) ------------------------------------------------
+from urllib.parse import urlencode  # noqa: E402  (appended: this router is shared with other work)
+
+from accord.sharing import aggregates  # noqa: E402
+
+Aggregate = Annotated[Actor, Depends(Permission("sharing:aggregate:read"))]
+
+
+def _aggregates_context(db: DB, actor: Actor, params: list[tuple[str, str]]) -> tuple[dict[str, Any], int]:
+    """The filters from the query string, the table of every area (the chart shows one)."""
+    raw: dict[str, Any] = {k: v for k, v in params if k != "category"}
+    chosen = [v for k, v in params if k == "category" and v]
+    errors: dict[str, str] = {}
+    table = None
+    try:
+        filters = aggregates.AggregateFilter(
+            area=raw.get("area") or "jurisdiction",
+            category=chosen,
+            from_week=raw.get("from_week") or None,
+            to_week=raw.get("to_week") or None,
+            agency_id=raw.get("agency_id") or None,
+        )
+        table = aggregates.aggregate_table(db, actor, filters, surface="page")
+    except ValidationError as exc:
+        errors, _ = errors_of(exc)
+    except AccordError as exc:
+        if exc.status_code == 403:
+            raise
+        errors = {p.field: p.reason for p in exc.problems} or {"area": exc.message}
+    area_id = None
+    if table is not None:
+        listed = {a.id for a in table.areas}
+        area_id = raw.get("area_id") if raw.get("area_id") in listed else aggregates.default_area(table)
+    counting = [(a, n) for a, n in directory.agency_options(db, actor) if actor.has(aggregates.AGGREGATE, a)]
+    kept = [("category", c) for c in chosen] + [(k, raw.get(k)) for k in ("area", "from_week", "to_week", "agency_id")]
+    query = urlencode([(k, v) for k, v in kept if v])
+    context = {
+        "table": table,
+        "chart": aggregates.chart_of(table, area_id) if table is not None else None,
+        "area_id": area_id,
+        "grid": {(c.category, c.week): c for c in table.cells if c.area_id == area_id} if table is not None else {},
+        "area_names": {a.id: a.name for a in table.areas} if table is not None else {},
+        "form": raw,
+        "chosen": chosen,
+        "errors": errors,
+        "counting": counting,
+        "query": query,
+        "threshold": aggregates.THRESHOLD,
+        "h3_resolution": aggregates.H3_RESOLUTION,
+        **VOCAB,
+    }
+    return context, 422 if errors else 200
+
+
+@router.get("/records/aggregates")
+def aggregates_page(request: Request, db: DB, actor: Aggregate) -> Response:
+    """De-identified trends: weekly counts per category of one area as a chart, the table
+    under it, and the whole selection as CSV."""
+    context, status = _aggregates_context(db, actor, request.query_params.multi_items())
+    db.commit()
+    return render(request, "records/aggregates.html", context, status)
+
+
+# "/records/aggregates" would be taken by "/records/{record_id}", declared above.
+router.routes[:] = sorted(router.routes, key=lambda route: getattr(route, "path", "") != "/records/aggregates")

@@ -22,7 +22,7 @@ from accord.agreements.vocab import TIER_RANK
 from accord.authz import Actor, register_policy
 from accord.core.db import UTCDateTime
 from accord.core.time import utcnow
-from accord.sharing.models import Attachment, Record, RecordRecipient, RecordRevision
+from accord.sharing.models import Attachment, Record, RecordRecipient, RecordRevision, RetentionPolicy
 
 CLEAR, GREEN, AMBER, STRICT, RED = (TIER_RANK[t] for t in ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"))
 
@@ -145,3 +145,10 @@ def revision_policy(actor: Actor, action: str) -> ColumnElement[bool]:
 def attachment_policy(actor: Actor, action: str) -> ColumnElement[bool]:
     """An attachment is visible with its record (its label is masked separately)."""
     return _attachment_predicate(roles_key(actor, action), actor.user_id)
+
+
+@register_policy(RetentionPolicy)
+def retention_policy(actor: Actor, action: str) -> ColumnElement[bool]:
+    """An agency's retention settings are its own business."""
+    agencies = sorted(roles_by_agency(actor, action))
+    return RetentionPolicy.agency_id.in_(agencies) if agencies else false()

@@ -92,6 +92,9 @@ class RecordRead(ReadModel):
     access: str
     revision: int
     attachments: list[AttachmentRead]
+    # Shown to the owning agency only (null for partners): a hold tells of litigation.
+    legal_hold: bool | None = None
+    legal_hold_reason: str | None = None
 
 
 class RevisionRead(ReadModel):
@@ -155,3 +158,29 @@ class AccessRowRead(BaseModel):
     clause: str  # "Agreement title, version n, clause p", or how else the read was allowed
     masked: list[str]
     client_addr: str
+
+
+class RetentionSet(Strict):
+    """How long the agency keeps its records of a category after their last change; null
+    keeps them until deleted by hand (no automatic purge)."""
+
+    retention_days: int | None = Field(ge=1, le=36500)
+
+
+class RetentionRead(ReadModel):
+    agency_id: uuid.UUID
+    category: str
+    retention_days: int | None
+    records: int
+    due: int  # older than the retention period and not held: the next purge removes them
+    held: int  # older than the retention period but on legal hold
+
+
+class LegalHoldSet(Strict):
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class PurgeRead(ReadModel):
+    purged: int
+    held: int
+    keys_destroyed: int

@@ -23,12 +23,14 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Partnerships", "/partnerships", "agreements:partnership:read"),
     NavItem("Agreements", "/agreements", "agreements:agreement:read"),
     NavItem("Records", "/records", "sharing:record:read"),
+    NavItem("Trends", "/records/aggregates", "sharing:aggregate:read"),
     NavItem("Operations", "/incidents", "operations:incident:read"),
     NavItem("Mutual aid", "/mutual-aid", "mutualaid:request:read"),
     NavItem("Alerts", "/fusion", "fusion:alert:read"),
     NavItem("Dashboard", "/awareness", "awareness:dashboard:read"),
     NavItem("Training", "/learning", "learning:exercise:read"),
     NavItem("Users", "/admin/users", "accounts:user:read", "admin"),
+    NavItem("Retention", "/records/retention", "sharing:retention:manage", "admin"),
     NavItem("Audit", "/audit", "audit:event:read", "admin"),
 )
 

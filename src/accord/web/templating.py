@@ -4,6 +4,7 @@ flash messages, demo banner) added to every page."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +23,7 @@ from accord.web.nav import visible_nav
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["json"] = json
+templates.env.globals["timedelta"] = timedelta
 PRE_COOKIE = "accord_pre"
 FLASH_COOKIE = "accord_flash"
 
