@@ -45,7 +45,6 @@ def _session(settings: Settings):  # type: ignore[no-untyped-def]
     from accord.audit.service import configure
     from accord.core.db import make_engine, make_session_factory
     from accord.vault import service as vault
-
     from accord.vault.keyring import MasterKeyInvalid
 
     configure(settings)  # checkpoints written by this command are signed with its key
@@ -402,6 +401,7 @@ def records_purge() -> None:
     """Delete records past their agency's retention period (never those on legal hold),
     with their versions, attachments and data keys; one audit event per record."""
     from accord.sharing.retention import purge_expired
+    from accord.vault import service as vault
 
     settings = get_settings()
     purged = keys = 0
@@ -410,6 +410,8 @@ def records_purge() -> None:
         while True:
             result = purge_expired(db, actor=None, username=_operator())
             db.commit()
+            if result.keys_destroyed:
+                vault.scrub(db)
             purged, keys, held = purged + result.purged, keys + result.keys_destroyed, result.held
             if result.purged == 0:
                 break

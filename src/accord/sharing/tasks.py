@@ -7,6 +7,7 @@ import logging
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.sharing.retention import purge_expired
+from accord.vault import service as vault
 
 log = logging.getLogger("accord.sharing.tasks")
 
@@ -19,6 +20,8 @@ def purge_task(session_factory: sessionmaker[Session]) -> int:
         with session_factory() as db:
             result = purge_expired(db, actor=None, username="scheduler")
             db.commit()
+            if result.keys_destroyed:
+                vault.scrub(db)
         total += result.purged
         if result.purged == 0:
             break

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from accord.config import Settings
+from accord.core.errors import AccordError
 
 DERIVED = "derived"
 _WRAP_INFO = b"accord data key wrap v1"
@@ -25,9 +26,13 @@ class MasterKeyInvalid(ValueError):
     """A configured master key that cannot be used (the message names the setting)."""
 
 
-class KeyUnavailable(RuntimeError):
-    """A data key cannot be unwrapped: destroyed, or wrapped under a master key this
-    process does not hold (a rotation's old key removed too early)."""
+class KeyUnavailable(AccordError):
+    """A data key cannot be unwrapped: wrapped under a master key this process does not
+    hold (a rotation's old key removed too early), or altered. Answered 503: the data is
+    intact, the server is misconfigured."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message=message, status_code=503, code="key_unavailable")
 
 
 def master_key_id(key: bytes) -> str:

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from accord.audit.service import record_event
 from accord.authz import Actor
 from accord.config import Settings, get_settings
+from accord.core.errors import AccordError
 from accord.core.time import utcnow
 from accord.vault.keyring import Keyring, KeyUnavailable, keyring_for
 from accord.vault.models import DataKey
@@ -36,8 +37,12 @@ def keyring() -> Keyring:
     return _configured[0]
 
 
-class SealBroken(ValueError):
-    """A sealed value that does not open under its key (altered, or moved to another row)."""
+class SealBroken(AccordError):
+    """A sealed value that does not open under its key (altered, moved to another row, or
+    its key destroyed). 503: nothing is shown rather than something wrong."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message=message, status_code=503, code="sealed_value_unreadable")
 
 
 def _context(key: DataKey) -> bytes:
@@ -90,6 +95,18 @@ def destroy(db: Session, key_ids: Iterable[uuid.UUID]) -> int:
     if not ids:
         return 0
     return int(db.execute(delete(DataKey).where(DataKey.id.in_(ids))).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def scrub(db: Session) -> None:
+    """After a commit that destroyed keys, leave no copy of them behind in the database's
+    own files where we can: SQLite overwrites deleted content (secure_delete) but older
+    page images stay in its write-ahead log until a checkpoint, so the log is checkpointed
+    and truncated (best effort: a long reader can postpone it to the next purge).
+    PostgreSQL: dead row versions go at the next VACUUM; against copies made before, the
+    master-key rotation of docs/adr/0011 is the remedy."""
+    if db.get_bind().dialect.name == "sqlite":
+        db.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.commit()
 
 
 @dataclass(frozen=True)
