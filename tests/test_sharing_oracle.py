@@ -1,6 +1,7 @@
 """Property-based leak test. Hypothesis builds small worlds — agencies, partnerships,
 agreements with random sharing clauses and lifecycles (effective in the past or future,
-expiring, suspended, terminated, opted out), records of every tier, and readers of
+expiring, suspended, terminated, opted out) and retention periods, records of every tier
+and age, and readers of
 several roles — and a small, independent pure-Python oracle of the sharing rules says what
 each reader may see and which fields are masked. Every surface (list, search, detail,
 counts, facets, export, map layer, history, attachments) is compared with it; some records
@@ -14,13 +15,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
+from sqlalchemy import update as sql_update
 
 from accord.accounts.models import User
 from accord.agreements import service as agreements
@@ -32,6 +34,7 @@ from accord.core.time import utcnow
 from accord.directory.models import Agency
 from accord.sharing import queries, service
 from accord.sharing.categories import SPECS, labelled_fields
+from accord.sharing.models import Record, RecordRevision
 from accord.sharing.schemas import RecordCreate, RecordFilter, RecordUpdate
 
 TIERS = ["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
@@ -54,6 +57,7 @@ class ClauseSpec:
     labels: list[str]
     roles: list[str]
     aggregates_only: bool
+    retention_days: int | None = None  # recipients see a record only this long after it was saved
 
 
 @dataclass
@@ -75,6 +79,7 @@ class RecordSpec:
     purpose: str
     named: list[int]
     first_tier: str | None = None  # filed at this tier, then changed to ``tier``
+    age_days: int = 0  # last saved (every version) this many days ago
 
 
 @dataclass
@@ -105,6 +110,7 @@ def clause_specs(draw: Any, parties: list[int]) -> ClauseSpec:
         labels=draw(subsets(["PII", "PHI", "CJI"], 0)),
         roles=draw(subsets(ROLES, 0)),
         aggregates_only=draw(st.integers(0, 4)) == 0,
+        retention_days=draw(st.sampled_from([None, None, 10, 40])),
     )
 
 
@@ -136,6 +142,7 @@ def worlds(draw: Any) -> World:
                 purpose=st.sampled_from(PURPOSES),
                 named=subsets([0, 1], 0),
                 first_tier=st.one_of(st.none(), st.none(), st.sampled_from(TIERS)),
+                age_days=st.sampled_from([0, 0, 20, 60]),
             ),
             min_size=4,
             max_size=9,
@@ -181,6 +188,7 @@ def _masks(world: World, rec: RecordSpec, tier: str, reader: tuple[int, str] | i
                 and RANK[tier] <= RANK[clause.max_tier]
                 and not clause.aggregates_only
                 and (not clause.roles or role in clause.roles)
+                and (clause.retention_days is None or rec.age_days <= clause.retention_days)
             ):
                 granted = (granted or set()) | set(clause.labels)
     visible = (
@@ -264,6 +272,7 @@ def build(db: Any, world: World, people: list[uuid.UUID]) -> None:
                 "labels": c.labels,
                 "recipient_roles": c.roles,
                 "aggregates_only": c.aggregates_only,
+                "retention_days": c.retention_days,
             }
             for c in spec.clauses
         ] + [{"kind": "opt_out", "notice_days": 0 if spec.ending == "opt_out_now" else 30}]
@@ -343,6 +352,11 @@ def build(db: Any, world: World, people: list[uuid.UUID]) -> None:
             max_bytes=1024,
         )
         record_ids.append(record.id)
+        if spec.age_days:
+            saved = now - timedelta(days=spec.age_days)
+            db.flush()
+            db.execute(sql_update(Record).where(Record.id == record.id).values(updated_at=saved))
+            db.execute(sql_update(RecordRevision).where(RecordRevision.record_id == record.id).values(changed_at=saved))
     db.commit()
     world.ids = {"agencies": ids, "records": record_ids, "tag": tag}
 
@@ -439,19 +453,40 @@ def test_every_surface_matches_the_oracle(session_factory, people, world):
         assert list(mismatches(db, world, people)) == []
 
 
-def test_the_comparison_catches_a_planted_bug(session_factory, people, monkeypatch):
-    """Plant a bug — grants ignore the record's tier (as if every record were GREEN) — and
-    the same comparison must find a leak."""
+def _aged(world: World) -> World:
+    """Every clause keeps data 10 days, every record was saved 20 days ago: only a predicate
+    that ignores retention shows a partner anything but CLEAR, GREEN-by-partnership or RED."""
+    for agreement in world.agreements:
+        for clause in agreement.clauses:
+            clause.retention_days = 10
+    for record in world.records:
+        record.age_days = 20
+    return world
+
+
+@pytest.mark.parametrize("bug", ["tier ignored", "retention ignored"])
+def test_the_comparison_catches_a_planted_bug(session_factory, people, monkeypatch, bug):
+    """Plant a bug — grants ignore the record's tier (as if every record were GREEN), or
+    their clause's retention period (as if every record had just been saved) — and the same
+    comparison must find a leak."""
+    from datetime import datetime
+
     from hypothesis import find
     from sqlalchemy import literal
 
     from accord.agreements import queries as agreement_queries
+    from accord.core.db import UTCDateTime
     from accord.sharing.policy import forget_predicates
 
     original = agreement_queries.covering_grant_exists
+    planted = (
+        {"tier": literal(RANK["GREEN"])}
+        if bug == "tier ignored"
+        else {"shared_at": literal(datetime(2100, 1, 1, tzinfo=UTC), UTCDateTime())}
+    )
 
     def leaky(**kwargs: Any) -> Any:
-        return original(**{**kwargs, "tier": literal(RANK["GREEN"])})
+        return original(**{**kwargs, **planted})
 
     monkeypatch.setattr(agreement_queries, "covering_grant_exists", leaky)
     forget_predicates()  # predicates are cached per caller: build them again with the bug
@@ -470,7 +505,7 @@ def test_the_comparison_catches_a_planted_bug(session_factory, people, monkeypat
         derandomize=True,  # the same worlds every run: the test cannot pass or fail by luck
     )
     try:
-        found = find(worlds(), leaks, settings=no_shrinking)
+        found = find(worlds() if bug == "tier ignored" else worlds().map(_aged), leaks, settings=no_shrinking)
     finally:
         monkeypatch.undo()
         forget_predicates()  # and without it for the tests that follow
