@@ -52,11 +52,8 @@ def retention_of(db: Session, actor: Actor, agency_id: uuid.UUID) -> list[Retent
         for p in db.scalars(scope(actor, MANAGE, select(RetentionPolicy).where(RetentionPolicy.agency_id == agency_id)))
     }
     now = utcnow()
-    totals = dict(
-        db.execute(
-            select(Record.category, func.count()).where(Record.owner_agency_id == agency_id).group_by(Record.category)
-        ).all()
-    )
+    own = select(Record.category, func.count()).where(Record.owner_agency_id == agency_id)
+    totals = dict(db.execute(scope(actor, queries.READ, own).group_by(Record.category)).all())
     rows: list[RetentionRead] = []
     for category in RECORD_CATEGORIES:
         days = policies.get(category)
@@ -65,7 +62,7 @@ def retention_of(db: Session, actor: Actor, agency_id: uuid.UUID) -> list[Retent
             old = select(Record.legal_hold, func.count()).where(
                 Record.owner_agency_id == agency_id, Record.category == category, _expired(days, now)
             )
-            counts = dict(db.execute(old.group_by(Record.legal_hold)).all())
+            counts = dict(db.execute(scope(actor, queries.READ, old).group_by(Record.legal_hold)).all())
             due, held = int(counts.get(False, 0)), int(counts.get(True, 0))
         rows.append(
             RetentionRead(
