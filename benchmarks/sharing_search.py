@@ -873,21 +873,41 @@ class Baseline:
     partners: TextualSelect
 
 
-def grant_branch(shape: str) -> str:
+def retention_cutoff(dialect: str) -> str:
+    """``now`` minus the grant's retention period, by hand for each database."""
+    if dialect == "postgresql":
+        return "(:now - make_interval(days => g.retention_days))"
+    return "strftime('%Y-%m-%d %H:%M:%f', :now, '-' || g.retention_days || ' days')"
+
+
+def grant_branch(shape: str, dialect: str) -> str:
     """The grant rule by hand. "in": the caller's covering set, one row per tier a grant
     reaches, built once per statement; "exists": a correlated EXISTS per row (slower on
-    both databases at this size, kept to compare: --baseline exists)."""
+    both databases at this size, kept to compare: --baseline exists). A grant whose clause
+    sets a retention period covers a row only while it was saved within it: "in" tests
+    those grants with a correlated EXISTS behind a covering set of their own."""
+    cutoff = retention_cutoff(dialect)
     if shape == "exists":
         return f"""(r.tier_rank IN (1, 2, 3) AND EXISTS (
             SELECT 1 FROM grants g
             WHERE {GRANT_IN_FORCE} AND g.provider_agency_id = r.owner_agency_id
-              AND g.category = r.category AND g.purpose = r.purpose AND g.max_tier >= r.tier_rank))"""
-    tiers = " UNION ALL ".join(
-        f"""SELECT g.provider_agency_id, g.category, g.purpose, {rank} FROM grants g
-            WHERE {GRANT_IN_FORCE} AND g.max_tier >= {rank}"""
-        for rank in (1, 2, 3)
-    )
-    return f"(r.owner_agency_id, r.category, r.purpose, r.tier_rank) IN ({tiers})"
+              AND g.category = r.category AND g.purpose = r.purpose AND g.max_tier >= r.tier_rank
+              AND (g.retention_days IS NULL OR r.updated_at >= {cutoff})))"""
+
+    def tiers(kept: str) -> str:
+        return " UNION ALL ".join(
+            f"""SELECT g.provider_agency_id, g.category, g.purpose, {rank} FROM grants g
+                WHERE {GRANT_IN_FORCE} AND {kept} AND g.max_tier >= {rank}"""
+            for rank in (1, 2, 3)
+        )
+
+    key = "(r.owner_agency_id, r.category, r.purpose, r.tier_rank)"
+    return f"""({key} IN ({tiers("g.retention_days IS NULL")})
+        OR ({key} IN ({tiers("g.retention_days IS NOT NULL")}) AND EXISTS (
+            SELECT 1 FROM grants g
+            WHERE {GRANT_IN_FORCE} AND g.provider_agency_id = r.owner_agency_id
+              AND g.category = r.category AND g.purpose = r.purpose AND g.max_tier >= r.tier_rank
+              AND g.retention_days IS NOT NULL AND r.updated_at >= {cutoff})))"""
 
 
 def baseline_sql(dialect: str, filters: dict[str, Any], shape: str = "in") -> Baseline:
@@ -910,7 +930,7 @@ def baseline_sql(dialect: str, filters: dict[str, Any], shape: str = "in") -> Ba
         r.owner_agency_id = :me
         OR r.tier_rank = 0
         OR (r.tier_rank = 1 AND r.owner_agency_id IN ({PARTNERS_SQL}))
-        OR {grant_branch(shape)}
+        OR {grant_branch(shape, dialect)}
         OR (r.tier_rank = 4 AND r.id IN (SELECT rr.record_id FROM record_recipients rr WHERE rr.user_id = :user))
     )"""
     condition = " AND ".join([*where, visible])
@@ -933,7 +953,8 @@ def baseline_sql(dialect: str, filters: dict[str, Any], shape: str = "in") -> Ba
     grants = (
         text(
             "SELECT g.provider_agency_id, g.category, g.purpose, g.max_tier, g.grants_pii, g.grants_phi, "
-            f"g.grants_cji, g.clause_id FROM grants g WHERE {GRANT_IN_FORCE} AND g.provider_agency_id IN :owners"
+            "g.grants_cji, g.clause_id, g.retention_days FROM grants g "
+            f"WHERE {GRANT_IN_FORCE} AND g.provider_agency_id IN :owners"
         )
         .bindparams(
             *[b for b in binds if f":{b.key}" in GRANT_IN_FORCE], bindparam("owners", type_=Uuid(), expanding=True)
@@ -947,6 +968,7 @@ def baseline_sql(dialect: str, filters: dict[str, Any], shape: str = "in") -> Ba
             column("grants_phi", Boolean()),
             column("grants_cji", Boolean()),
             column("clause_id", Uuid()),
+            column("retention_days", Integer()),
         )
     )
     partners = (
@@ -1017,7 +1039,10 @@ def run_baseline(engine: Engine, sql: Baseline, world: World, filters: dict[str,
                 access.append(("named", (), ()))
                 continue
             grants = [
-                g for g in covering.get((r.owner_agency_id, r.category, r.purpose), []) if g.max_tier >= r.tier_rank
+                g
+                for g in covering.get((r.owner_agency_id, r.category, r.purpose), [])
+                if g.max_tier >= r.tier_rank
+                and (g.retention_days is None or r.updated_at >= params["now"] - timedelta(days=g.retention_days))
             ]
             labels = {
                 name
