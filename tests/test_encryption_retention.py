@@ -493,7 +493,7 @@ def test_retention_page_and_legal_hold_panel(client, world, make_user, db):
         body={"subject_description": "red"},
     )["id"]
     detail = client.get(f"/records/{record_id}")
-    assert "Encrypted at rest" in detail.text and "Place on legal hold" in detail.text
+    assert "Encrypted</span> At rest" in detail.text and "Place on legal hold" in detail.text
     placed = client.post(
         f"/records/{record_id}/legal-hold",
         data={"csrf_token": csrf_from(detail.text), "action": "place", "reason": "Pending appeal"},
