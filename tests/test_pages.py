@@ -203,6 +203,22 @@ def test_users_and_audit_pages_for_administrators(client, make_user):
     assert client.get("/audit?outcome=bogus").status_code == 200
 
 
+def test_the_audit_viewer_filters_by_day(client, make_user):
+    from datetime import timedelta
+
+    from accord.core.time import utcnow
+
+    _signed_in(client, make_user, "agency_admin", "CCSO")
+    today = utcnow().date()
+    todays = client.get(f"/audit?action=auth.login&since={today}&until={today}").text
+    assert "auth.login" in todays and f'value="{today}"' in todays
+    tomorrow = today + timedelta(days=1)
+    assert "No events match." in client.get(f"/audit?action=auth.login&since={tomorrow}").text
+    assert "No events match." in client.get(f"/audit?until={today - timedelta(days=3650)}").text
+    bad = client.get("/audit?since=22-11-2026")
+    assert bad.status_code == 200 and "a day as YYYY-MM-DD" in bad.text
+
+
 def test_static_assets_are_served_locally(client):
     for path in (
         "/static/vendor/htmx.min.js",

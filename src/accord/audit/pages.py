@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -29,17 +31,39 @@ def audit_page(
     action: str = "",
     outcome: str = "",
     user: str = "",
+    since: str = "",
+    until: str = "",
     offset: int = 0,
 ) -> Response:
+    """The audit viewer: filter by action, outcome, user and UTC day range (``until`` inclusive)."""
     errors: dict[str, str] = {}
+    days: dict[str, datetime | None] = {}
+    for name, value in (("since", since), ("until", until)):
+        try:
+            day = date.fromisoformat(value) if value else None
+        except ValueError:
+            errors[name], day = "a day as YYYY-MM-DD", None
+        days[name] = None if day is None else datetime.combine(day, time.min, tzinfo=UTC)
+    if days["until"] is not None:
+        days["until"] += timedelta(days=1)
     try:
-        filters = AuditFilter(action=action or None, outcome=outcome or None, actor=user or None, offset=max(0, offset))
+        filters = AuditFilter(
+            action=action or None,
+            outcome=outcome or None,
+            actor=user or None,
+            since=days["since"],
+            until=days["until"],
+            offset=max(0, offset),
+        )
     except ValidationError as exc:
         errors, _ = errors_of(exc)
         filters = AuditFilter()
     rows, total = queries.list_events(db, actor, filters)
-    query = "&".join(f"{k}={v}" for k, v in (("action", action), ("outcome", outcome), ("user", user)) if v)
+    shown = (("action", action), ("outcome", outcome), ("user", user), ("since", since), ("until", until))
+    query = urlencode([(k, v) for k, v in shown if v])
     context = {
+        "since": since,
+        "until": until,
         "events": rows,
         "total": total,
         "filters": filters,
