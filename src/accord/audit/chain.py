@@ -40,18 +40,29 @@ FIELDS = (
 
 
 def _plain(value: Any) -> Any:
+    cls = value.__class__
+    if cls is str or cls is int or value is None:  # most fields: as they are (checked first, for speed)
+        return value
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, datetime):
         # Millisecond UTC, the precision events are written with.
+        if cls is datetime and value.year >= 1000:
+            # The same text as strftime below (which does not pad years before 1000), faster.
+            return value.isoformat(timespec="milliseconds")[:23] + "Z"
         return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
     return value
+
+
+# What json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False) builds
+# on every call, built once (the verifier encodes every event of the log).
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical(event: Mapping[str, Any]) -> bytes:
     """The event as canonical JSON: the covered fields, sorted keys, no spaces, UTF-8."""
     body = {name: _plain(event[name]) for name in FIELDS}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(body).encode()
 
 
 def event_hash(prev_hash: str, event: Mapping[str, Any]) -> str:
@@ -96,11 +107,18 @@ def tree_root(leaves: Sequence[bytes]) -> bytes:
 
 def append_leaf(frontier: list[tuple[int, bytes]], leaf: bytes) -> list[tuple[int, bytes]]:
     """Add a leaf to the right edge: (subtree size, subtree root) pairs, largest first."""
-    merged = [*frontier, (1, leaf)]
-    while len(merged) > 1 and merged[-1][0] == merged[-2][0]:
-        (size, left), (_, right) = merged[-2], merged[-1]
-        merged[-2:] = [(size * 2, node_hash(left, right))]
+    merged = list(frontier)
+    push_leaf(merged, leaf)
     return merged
+
+
+def push_leaf(frontier: list[tuple[int, bytes]], leaf: bytes) -> None:
+    """``append_leaf`` in place (no copy of the edge per leaf, for long runs of appends)."""
+    size, node = 1, leaf
+    while frontier and frontier[-1][0] == size:
+        node = node_hash(frontier.pop()[1], node)
+        size *= 2
+    frontier.append((size, node))
 
 
 def frontier_root(frontier: Sequence[tuple[int, bytes]]) -> bytes:

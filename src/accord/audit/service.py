@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
@@ -131,30 +131,49 @@ def _chain_pending(db: Session) -> None:
         raise AuditUnavailable() from exc
 
 
+_HEAD = AuditChainHead.__table__
+_EVENTS = AuditEvent.__table__
+assert isinstance(_HEAD, Table) and isinstance(_EVENTS, Table)
+# The statements of every append, built once: building and fingerprinting them for the
+# compiled cache on each commit cost more than running them. Their parameters name the
+# columns they set.
+_LOCK_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ID)
+    .returning(_HEAD.c.size, _HEAD.c.head_hash, _HEAD.c.frontier, _HEAD.c.checkpointed_at)
+)
+_STORE_HEAD = update(_HEAD).where(_HEAD.c.id == HEAD_ID)
+_INSERT_EVENTS = insert(_EVENTS)
+_COLUMNS = tuple(c.key for c in _EVENTS.c if c.key not in ("seq", "chain_index", "prev_hash", "hash"))
+
+
 def append(db: Session, events: list[AuditEvent]) -> None:
     """Chain ``events`` after the current head and write them (and a checkpoint when one
     is due). The head row's UPDATE takes its lock first: PostgreSQL queues concurrent
-    appenders on it, SQLite takes its single write lock."""
+    appenders on it, SQLite takes its single write lock.
+
+    The events are INSERTed as rows, in chain order (so ``seq`` follows ``chain_index``),
+    not flushed as ORM objects: the unit of work cost three times the INSERT itself. The
+    objects ``record_event`` returned get their position and hashes, not their ``seq``."""
     now = utcnow()
-    table = AuditChainHead.__table__
-    assert isinstance(table, Table)
-    locked = db.execute(
-        update(table)
-        .where(table.c.id == HEAD_ID)
-        .values(updated_at=now)
-        .returning(table.c.size, table.c.head_hash, table.c.frontier, table.c.checkpointed_at)
-    ).one_or_none()
+    locked = db.execute(_LOCK_HEAD, {"updated_at": now}).one_or_none()
     if locked is None:
         raise RuntimeError("the audit chain head is missing: audit events cannot be written")
     size, head, checkpointed_at = int(locked.size), str(locked.head_hash), locked.checkpointed_at
     frontier = [(int(n), bytes.fromhex(h)) for n, h in locked.frontier or []]
+    rows = []
     for event in events:
-        event.chain_index = size
-        event.prev_hash = head
-        event.hash = head = chain.event_hash(head, _fields(event))
-        frontier = chain.append_leaf(frontier, chain.leaf_hash(head))
+        # Every column was set by record_event; read them from the instance, not through
+        # the instrumented attributes.
+        state = vars(event)
+        row = {name: state[name] for name in _COLUMNS}
+        row["chain_index"], row["prev_hash"] = size, head
+        row["hash"] = head = chain.event_hash(head, row)
+        chain.push_leaf(frontier, chain.leaf_hash(head))
+        event.chain_index, event.prev_hash, event.hash = size, row["prev_hash"], head
+        rows.append(row)
         size += 1
-    db.add_all(events)
+    db.execute(_INSERT_EVENTS, rows)
     values: dict[str, Any] = {"size": size, "head_hash": head, "frontier": [[n, h.hex()] for n, h in frontier]}
     due = size // CHECKPOINT_EVERY > (size - len(events)) // CHECKPOINT_EVERY or (
         checkpointed_at is None or (now - checkpointed_at).total_seconds() >= CHECKPOINT_SECONDS
@@ -162,7 +181,7 @@ def append(db: Session, events: list[AuditEvent]) -> None:
     if due:
         _checkpoint(db, size, chain.frontier_root(frontier).hex(), head, now)
         values["checkpointed_at"] = now
-    db.execute(update(table).where(table.c.id == HEAD_ID).values(**values))
+    db.execute(_STORE_HEAD, values)
     db.flush()
 
 
@@ -198,7 +217,3 @@ def checkpoint_now(db: Session) -> AuditCheckpoint | None:
     head.checkpointed_at = now
     db.flush()
     return checkpoint
-
-
-def _fields(event: AuditEvent) -> dict[str, Any]:
-    return {name: getattr(event, name) for name in chain.FIELDS}

@@ -51,10 +51,12 @@ def verify_chain(db: Session, signer: Signer) -> Verdict:
     head, count = chain.GENESIS, 0
     frontier: list[tuple[int, bytes]] = []
     problem: Problem | None = None
-    columns = [getattr(AuditEvent, name) for name in ("seq", "prev_hash", "hash", *chain.FIELDS)]
-    rows = db.execute(select(*columns).order_by(AuditEvent.seq).execution_options(yield_per=BATCH))
+    # The table's columns, not the entity's: plain rows, without the ORM's loading step.
+    events = AuditEvent.__table__.c
+    columns = [events[name] for name in ("seq", "prev_hash", "hash", *chain.FIELDS)]
+    rows = db.execute(select(*columns).order_by(events.seq).execution_options(yield_per=BATCH))
     for row in rows:
-        fields = {name: getattr(row, name) for name in chain.FIELDS}
+        fields = dict(zip(chain.FIELDS, row[3:], strict=True))  # the columns after seq, prev_hash, hash
         if row.chain_index != count:
             kind = "out_of_order" if row.chain_index is not None and row.chain_index > count else "broken_link"
             problem = Problem(
@@ -80,7 +82,7 @@ def verify_chain(db: Session, signer: Signer) -> Verdict:
             )
             break
         head = row.hash
-        frontier = chain.append_leaf(frontier, chain.leaf_hash(head))
+        chain.push_leaf(frontier, chain.leaf_hash(head))
         count += 1
         if count in by_size:
             roots[count] = (chain.frontier_root(frontier).hex(), head)
