@@ -18,7 +18,7 @@ from accord.authz.deps import Permission
 from accord.core.deps import DB
 from accord.core.errors import InvalidInput
 from accord.core.schemas import Page
-from accord.sharing import access_report, queries, retention, service
+from accord.sharing import access_report, aggregates, queries, retention, service
 from accord.sharing.access import Access, granted_labels, masked_body
 from accord.sharing.access_report import csv_safe
 from accord.sharing.categories import json_schema
@@ -47,6 +47,7 @@ Update = Annotated[Actor, Depends(Permission("sharing:record:update"))]
 AuditRead = Annotated[Actor, Depends(Permission("audit:event:read"))]
 Retention = Annotated[Actor, Depends(Permission("sharing:retention:manage"))]
 Hold = Annotated[Actor, Depends(Permission("sharing:record:hold"))]
+Aggregate = Annotated[Actor, Depends(Permission("sharing:aggregate:read"))]
 
 
 def attachment_read(attachment: Attachment, access: Access) -> AttachmentRead:
@@ -226,6 +227,32 @@ def map_layer(filters: Annotated[RecordFilter, Query()], actor: Read, db: DB) ->
     return {"type": "FeatureCollection", "features": features}
 
 
+# --- De-identified aggregates (ADR 0010) ------------------------------------------------
+@router.get("/aggregates", response_model=aggregates.AggregateTable)
+def aggregates_json(
+    filters: Annotated[aggregates.AggregateFilter, Query()], actor: Aggregate, db: DB
+) -> aggregates.AggregateTable:
+    """Counts by category, ISO week and area (`area=jurisdiction` or `h3`) of the records your
+    agency may count: its own, CLEAR ones, and other agencies' under clauses in force
+    (aggregates-only clauses too); never RED, never a title, body or labelled field. Cells
+    under 11, and cells a difference of nested areas would give away, are `suppressed`; there
+    are no totals. Repeat `category` to choose several; weeks are `YYYY-Www` (UTC)."""
+    table = aggregates.aggregate_table(db, actor, filters, surface="api")
+    db.commit()
+    return table
+
+
+@router.get("/aggregates.csv", response_class=StreamingResponse)
+def aggregates_csv(
+    filters: Annotated[aggregates.AggregateFilter, Query()], actor: Aggregate, db: DB
+) -> StreamingResponse:
+    """The same cells as CSV (a suppressed cell has an empty count)."""
+    table = aggregates.aggregate_table(db, actor, filters, surface="csv")
+    db.commit()
+    headers = {"Content-Disposition": 'attachment; filename="accord-aggregates.csv"'}
+    return StreamingResponse(iter([aggregates.as_csv(table)]), media_type="text/csv; charset=utf-8", headers=headers)
+
+
 @router.get("/retention/{agency_id}", response_model=list[RetentionRead])
 def retention_of(agency_id: uuid.UUID, actor: Retention, db: DB) -> list[RetentionRead]:
     """The agency's retention period per category, with what the next purge would remove."""
@@ -367,39 +394,3 @@ def explain(record_id: uuid.UUID, actor: Read, db: DB) -> Explanation:
     return Explanation(
         record_id=record.id, access=access.basis, reason=reasons[access.basis], grants=bases, masked_fields=masked
     )
-
-
-# --- De-identified aggregates (ADR 0010) ------------------------------------------------
-from accord.sharing import aggregates  # noqa: E402  (appended: this router is shared with other work)
-
-Aggregate = Annotated[Actor, Depends(Permission("sharing:aggregate:read"))]
-
-
-@router.get("/aggregates", response_model=aggregates.AggregateTable)
-def aggregates_json(
-    filters: Annotated[aggregates.AggregateFilter, Query()], actor: Aggregate, db: DB
-) -> aggregates.AggregateTable:
-    """Counts by category, ISO week and area (`area=jurisdiction` or `h3`) of the records your
-    agency may count: its own, CLEAR ones, and other agencies' under clauses in force
-    (aggregates-only clauses too); never RED, never a title, body or labelled field. Cells
-    under 11, and cells a difference of nested areas would give away, are `suppressed`; there
-    are no totals. Repeat `category` to choose several; weeks are `YYYY-Www` (UTC)."""
-    table = aggregates.aggregate_table(db, actor, filters, surface="api")
-    db.commit()
-    return table
-
-
-@router.get("/aggregates.csv", response_class=StreamingResponse)
-def aggregates_csv(
-    filters: Annotated[aggregates.AggregateFilter, Query()], actor: Aggregate, db: DB
-) -> StreamingResponse:
-    """The same cells as CSV (a suppressed cell has an empty count)."""
-    table = aggregates.aggregate_table(db, actor, filters, surface="csv")
-    db.commit()
-    headers = {"Content-Disposition": 'attachment; filename="accord-aggregates.csv"'}
-    return StreamingResponse(iter([aggregates.as_csv(table)]), media_type="text/csv; charset=utf-8", headers=headers)
-
-
-# "/aggregates" would be taken by "/{record_id}", declared above: these are matched first.
-_FIRST = {"/api/v1/records/aggregates", "/api/v1/records/aggregates.csv"}
-router.routes[:] = sorted(router.routes, key=lambda route: getattr(route, "path", "") not in _FIRST)

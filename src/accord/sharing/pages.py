@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -21,7 +22,7 @@ from accord.core.deps import DB
 from accord.core.errors import AccordError, InvalidInput, PermissionDenied
 from accord.core.time import utcnow
 from accord.directory import queries as directory
-from accord.sharing import access_report, protect, queries, retention, service
+from accord.sharing import access_report, aggregates, protect, queries, retention, service
 from accord.sharing.access import Access, masked_body
 from accord.sharing.categories import SPECS
 from accord.sharing.policy import roles_by_agency
@@ -44,6 +45,7 @@ Create = Annotated[Actor, Depends(Permission("sharing:record:create"))]
 Update = Annotated[Actor, Depends(Permission("sharing:record:update"))]
 Retention = Annotated[Actor, Depends(Permission("sharing:retention:manage"))]
 Hold = Annotated[Actor, Depends(Permission("sharing:record:hold"))]
+Aggregate = Annotated[Actor, Depends(Permission("sharing:aggregate:read"))]
 Csrf = Depends(verify_csrf)
 VOCAB = {
     "categories": RECORD_CATEGORIES,
@@ -173,6 +175,63 @@ async def record_create(request: Request, db: DB, actor: Create) -> Response:
     db.commit()
     flash(request, "success", f"Saved as TLP:{record.tier}. It is shared as the preview showed.")
     return redirect(request, f"/records/{record.id}")
+
+
+# --- De-identified aggregates (ADR 0010) ------------------------------------------------
+def _aggregates_context(db: DB, actor: Actor, params: list[tuple[str, str]]) -> tuple[dict[str, Any], int]:
+    """The filters from the query string, the table of every area (the chart shows one)."""
+    raw: dict[str, Any] = {k: v for k, v in params if k != "category"}
+    chosen = [v for k, v in params if k == "category" and v]
+    errors: dict[str, str] = {}
+    table = None
+    try:
+        filters = aggregates.AggregateFilter(
+            area=raw.get("area") or "jurisdiction",
+            category=chosen,
+            from_week=raw.get("from_week") or None,
+            to_week=raw.get("to_week") or None,
+            agency_id=raw.get("agency_id") or None,
+        )
+        table = aggregates.aggregate_table(db, actor, filters, surface="page")
+    except ValidationError as exc:
+        errors, _ = errors_of(exc)
+    except AccordError as exc:
+        if exc.status_code == 403:
+            raise
+        errors = {p.field: p.reason for p in exc.problems} or {"area": exc.message}
+    area_id = None
+    if table is not None:
+        listed = {a.id for a in table.areas}
+        area_id = raw.get("area_id") if raw.get("area_id") in listed else aggregates.default_area(table)
+    mine = {m.agency_id for m in actor.memberships if aggregates.AGGREGATE in m.permissions}
+    counting = [(a, n) for a, n in directory.agency_options(db, actor) if a in mine]
+    kept = [("category", c) for c in chosen] + [(k, raw.get(k)) for k in ("area", "from_week", "to_week", "agency_id")]
+    query = urlencode([(k, v) for k, v in kept if v])
+    context = {
+        "table": table,
+        "chart": aggregates.chart_of(table, area_id) if table is not None else None,
+        "area_id": area_id,
+        "grid": {(c.category, c.week): c for c in table.cells if c.area_id == area_id} if table is not None else {},
+        "area_names": {a.id: a.name for a in table.areas} if table is not None else {},
+        "form": raw,
+        "chosen": chosen,
+        "errors": errors,
+        "counting": counting,
+        "query": query,
+        "threshold": aggregates.THRESHOLD,
+        "h3_resolution": aggregates.H3_RESOLUTION,
+        **VOCAB,
+    }
+    return context, 422 if errors else 200
+
+
+@router.get("/records/aggregates")
+def aggregates_page(request: Request, db: DB, actor: Aggregate) -> Response:
+    """De-identified trends: weekly counts per category of one area as a chart, the table
+    under it, and the whole selection as CSV."""
+    context, status = _aggregates_context(db, actor, request.query_params.multi_items())
+    db.commit()
+    return render(request, "records/aggregates.html", context, status)
 
 
 def _retention_context(db: DB, actor: Actor, agency_id: uuid.UUID | None) -> dict[str, Any]:
@@ -465,70 +524,3 @@ def attachment_delete(
     db.commit()
     flash(request, "success", "Attachment removed.")
     return redirect(request, f"/records/{record_id}")
-
-
-# --- De-identified aggregates (ADR 0010) ------------------------------------------------
-from urllib.parse import urlencode  # noqa: E402  (appended: this router is shared with other work)
-
-from accord.sharing import aggregates  # noqa: E402
-
-Aggregate = Annotated[Actor, Depends(Permission("sharing:aggregate:read"))]
-
-
-def _aggregates_context(db: DB, actor: Actor, params: list[tuple[str, str]]) -> tuple[dict[str, Any], int]:
-    """The filters from the query string, the table of every area (the chart shows one)."""
-    raw: dict[str, Any] = {k: v for k, v in params if k != "category"}
-    chosen = [v for k, v in params if k == "category" and v]
-    errors: dict[str, str] = {}
-    table = None
-    try:
-        filters = aggregates.AggregateFilter(
-            area=raw.get("area") or "jurisdiction",
-            category=chosen,
-            from_week=raw.get("from_week") or None,
-            to_week=raw.get("to_week") or None,
-            agency_id=raw.get("agency_id") or None,
-        )
-        table = aggregates.aggregate_table(db, actor, filters, surface="page")
-    except ValidationError as exc:
-        errors, _ = errors_of(exc)
-    except AccordError as exc:
-        if exc.status_code == 403:
-            raise
-        errors = {p.field: p.reason for p in exc.problems} or {"area": exc.message}
-    area_id = None
-    if table is not None:
-        listed = {a.id for a in table.areas}
-        area_id = raw.get("area_id") if raw.get("area_id") in listed else aggregates.default_area(table)
-    counting = [(a, n) for a, n in directory.agency_options(db, actor) if actor.has(aggregates.AGGREGATE, a)]
-    kept = [("category", c) for c in chosen] + [(k, raw.get(k)) for k in ("area", "from_week", "to_week", "agency_id")]
-    query = urlencode([(k, v) for k, v in kept if v])
-    context = {
-        "table": table,
-        "chart": aggregates.chart_of(table, area_id) if table is not None else None,
-        "area_id": area_id,
-        "grid": {(c.category, c.week): c for c in table.cells if c.area_id == area_id} if table is not None else {},
-        "area_names": {a.id: a.name for a in table.areas} if table is not None else {},
-        "form": raw,
-        "chosen": chosen,
-        "errors": errors,
-        "counting": counting,
-        "query": query,
-        "threshold": aggregates.THRESHOLD,
-        "h3_resolution": aggregates.H3_RESOLUTION,
-        **VOCAB,
-    }
-    return context, 422 if errors else 200
-
-
-@router.get("/records/aggregates")
-def aggregates_page(request: Request, db: DB, actor: Aggregate) -> Response:
-    """De-identified trends: weekly counts per category of one area as a chart, the table
-    under it, and the whole selection as CSV."""
-    context, status = _aggregates_context(db, actor, request.query_params.multi_items())
-    db.commit()
-    return render(request, "records/aggregates.html", context, status)
-
-
-# "/records/aggregates" would be taken by "/records/{record_id}", declared above.
-router.routes[:] = sorted(router.routes, key=lambda route: getattr(route, "path", "") != "/records/aggregates")
