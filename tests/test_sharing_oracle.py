@@ -1,10 +1,10 @@
 """Property-based leak test. Hypothesis builds small worlds — agencies, partnerships,
 agreements with random sharing clauses and lifecycles (effective in the past or future,
 expiring, suspended, terminated, opted out) and retention periods, records of every tier
-and age, and readers of
-several roles — and a small, independent pure-Python oracle of the sharing rules says what
-each reader may see and which fields are masked. Every surface (list, search, detail,
-counts, facets, export, map layer, history, attachments) is compared with it; some records
+and age, and readers of several roles — and a small, independent pure-Python oracle of
+the sharing rules says what each reader may see and which fields are masked. Every
+surface (list, search, detail, counts, facets, export, map layer, history, attachments,
+and the records the de-identified aggregates count) is compared with it; some records
 change tier after they are filed, so history must apply the rules to each version as it
 was shared. A second test plants a bug in the SQL predicate and shows the comparison
 catches it.
@@ -27,12 +27,13 @@ from sqlalchemy import update as sql_update
 from accord.accounts.models import User
 from accord.agreements import service as agreements
 from accord.agreements.schemas import AgreementDraft, PartnershipCreate, SignRequest
-from accord.authz import Actor, MembershipGrant
+from accord.authz import Actor, MembershipGrant, scope
 from accord.authz.roles import BUILTIN_ROLES
 from accord.core.errors import NotFound, PermissionDenied
 from accord.core.time import utcnow
 from accord.directory.models import Agency
 from accord.sharing import queries, service
+from accord.sharing.aggregates import AGGREGATE, CountableRecord
 from accord.sharing.categories import SPECS, labelled_fields
 from accord.sharing.models import Record, RecordRevision
 from accord.sharing.schemas import RecordCreate, RecordFilter, RecordUpdate
@@ -170,6 +171,20 @@ def _masks(world: World, rec: RecordSpec, tier: str, reader: tuple[int, str] | i
     if tier == "RED":
         return set() if person is not None and rec.tier == "RED" and person in rec.named else None
     granted: set[str] | None = None
+    for clause in _clauses_covering(world, rec, tier, agency, role):
+        if not clause.aggregates_only:
+            granted = (granted or set()) | set(clause.labels)
+    visible = (
+        tier == "CLEAR"
+        or (tier == "GREEN" and rec.owner in partners)
+        or (tier in ("GREEN", "AMBER", "AMBER+STRICT") and granted is not None)
+    )
+    return labels_all - (granted or set()) if visible else None
+
+
+def _clauses_covering(world: World, rec: RecordSpec, tier: str, agency: int, role: str) -> Iterator[ClauseSpec]:
+    """The clauses in force that cover ``rec`` at ``tier`` for ``agency`` and ``role``
+    (aggregates-only ones included), within their retention period."""
     for agreement in world.agreements:
         if not agreement.fully_signed or agreement.effective_hours > 0:
             continue
@@ -186,17 +201,29 @@ def _masks(world: World, rec: RecordSpec, tier: str, reader: tuple[int, str] | i
                 and rec.category in clause.categories
                 and rec.purpose in clause.purposes
                 and RANK[tier] <= RANK[clause.max_tier]
-                and not clause.aggregates_only
                 and (not clause.roles or role in clause.roles)
                 and (clause.retention_days is None or rec.age_days <= clause.retention_days)
             ):
-                granted = (granted or set()) | set(clause.labels)
-    visible = (
-        tier == "CLEAR"
-        or (tier == "GREEN" and rec.owner in partners)
-        or (tier in ("GREEN", "AMBER", "AMBER+STRICT") and granted is not None)
-    )
-    return labels_all - (granted or set()) if visible else None
+                yield clause
+
+
+def oracle_countable(world: World, reader: tuple[int, str] | int) -> set[int]:
+    """The records the reader's agency may count in de-identified aggregates: its own,
+    CLEAR ones, and those a clause in force covers (aggregates-only or not) — never RED,
+    and only for a role holding the aggregate permission."""
+    agency, role, _ = _reader_of(reader)
+    if AGGREGATE not in PERMS[role]:
+        return set()
+    return {
+        index
+        for index, rec in enumerate(world.records)
+        if rec.tier != "RED"
+        and (
+            rec.owner == agency
+            or rec.tier == "CLEAR"
+            or next(_clauses_covering(world, rec, rec.tier, agency, role), None) is not None
+        )
+    }
 
 
 def oracle(world: World, reader: tuple[int, str] | int) -> dict[int, set[str]]:
@@ -402,6 +429,10 @@ def mismatches(db: Any, world: World, people: list[uuid.UUID]) -> Iterator[str]:
         counted = queries.list_records(db, actor, RecordFilter(owner_agency_id=ids[0], limit=1))[1]
         if counted != sum(1 for i in expected if world.records[i].owner == 0):
             yield (f"count of agency 0's records for reader {key}: got {counted}")
+        countable = select(CountableRecord.id).where(CountableRecord.id.in_(record_ids))
+        population = set(db.scalars(scope(actor, AGGREGATE, countable)))
+        if population != {record_ids[i] for i in oracle_countable(world, key)}:
+            yield (f"aggregate population for reader {key}: expected {sorted(oracle_countable(world, key))}")
 
 
 def _history_and_files(db: Any, world: World, key: Any, actor: Actor) -> Iterator[str]:
