@@ -485,4 +485,117 @@ def seed_sharing(db: Session) -> bool:
         max_bytes=1024 * 1024,
     )
     db.flush()
+    _seed_trends(db, actor, now)
     return True
+
+
+# Twelve weeks of public calls for service and inspection results across the region, so the
+# Trends page (de-identified aggregates, ADR 10) has counts above the suppression threshold.
+TREND_WEEKS = 12
+TREND_CALLS = {
+    "HPD": ("Harrowgate", 14, 22),
+    "KPD": ("Kettleburg", 12, 18),
+    "WFPD": ("Wyndham Falls", 11, 16),
+    "CCSO": ("Calder County", 13, 20),
+    "MCSO": ("Marrow County", 12, 19),
+    "TCSO": ("Tarrant County", 11, 17),
+}
+CALL_TYPES = (
+    ("Traffic collision", "Two-vehicle collision, no injuries; tow requested."),
+    ("Noise complaint", "Loud music reported; parties advised."),
+    ("Welfare check", "Caller concerned for an elderly neighbour; resident found well."),
+    ("Road hazard", "Debris in the roadway; removed by responding unit."),
+    ("Theft report", "Bicycle reported stolen from a porch."),
+    ("Suspicious vehicle", "Unoccupied vehicle parked overnight; owner located."),
+)
+FINDINGS = (
+    ("Food service establishment", "Cold holding above 41 °F; corrected on site.", "minor"),
+    ("Public pool", "Chlorine residual below minimum; closed until corrected.", "major"),
+    ("Child care centre", "Hand-washing sink blocked by supplies.", "minor"),
+    ("Food truck", "No certified food manager on duty.", "minor"),
+)
+
+
+def _point_in(area: Any, rng: Any) -> tuple[float, float]:
+    from shapely.geometry import Point
+
+    min_x, min_y, max_x, max_y = area.bounds
+    for _ in range(200):
+        x, y = rng.uniform(min_x, max_x), rng.uniform(min_y, max_y)
+        if area.contains(Point(x, y)):
+            return round(x, 5), round(y, 5)
+    centre = area.representative_point()
+    return round(centre.x, 5), round(centre.y, 5)
+
+
+def _seed_trends(db: Session, actor: Actor, now: Any) -> None:
+    """CLEAR records (any agency may count them) with a point inside the owner's
+    jurisdiction, spread over the last twelve whole weeks: deterministic, so the demo's
+    chart looks the same on every machine."""
+    import random
+
+    from shapely.geometry import shape
+
+    rng = random.Random(20261122)  # noqa: S311  (demo data, not secrets)
+    agencies = {a.short_name: a for a in db.scalars(select(Agency)).unique()}
+    monday = (now - timedelta(days=now.weekday())).replace(hour=9, minute=0, second=0, microsecond=0)
+    health = agencies.get("HVHD")
+    for week in range(1, TREND_WEEKS + 1):
+        start = monday - timedelta(weeks=week)
+        for short, (place, low, high) in TREND_CALLS.items():
+            agency = agencies.get(short)
+            if agency is None or agency.jurisdiction is None:
+                continue
+            area = shape(agency.jurisdiction)
+            for _ in range(rng.randint(low, high)):
+                title, summary = rng.choice(CALL_TYPES)
+                _clear_record(
+                    db,
+                    actor,
+                    agency.id,
+                    "incident_report",
+                    "situational_awareness",
+                    f"{title}, {place}",
+                    {"summary": summary, "location_description": place},
+                    _point_in(area, rng),
+                    start + timedelta(minutes=rng.randrange(7 * 24 * 60 - 600)),
+                )
+        if health is not None and health.jurisdiction is not None:
+            area = shape(health.jurisdiction)
+            for _ in range(rng.randint(11, 16)):
+                facility, finding, severity = rng.choice(FINDINGS)
+                _clear_record(
+                    db,
+                    actor,
+                    health.id,
+                    "inspection_finding",
+                    "public_health_response",
+                    f"Inspection: {facility.lower()}",
+                    {"facility": facility, "finding": finding, "severity": severity},
+                    _point_in(area, rng),
+                    start + timedelta(minutes=rng.randrange(7 * 24 * 60 - 600)),
+                )
+
+
+def _clear_record(
+    db: Session,
+    actor: Actor,
+    owner: uuid.UUID,
+    category: str,
+    purpose: str,
+    title: str,
+    body: dict[str, Any],
+    point: tuple[float, float],
+    event_at: Any,
+) -> None:
+    data = RecordCreate(
+        owner_agency_id=owner,
+        category=category,
+        tier="CLEAR",
+        purpose=purpose,
+        title=title,
+        body=body,
+        geometry={"type": "Point", "coordinates": list(point)},
+        event_at=event_at,
+    )
+    sharing.create_record(db, actor=actor, data=data)
