@@ -243,9 +243,10 @@ def test_rotation_refuses_when_the_old_key_is_missing(run_cli, client, world, tm
         ({"ACCORD_MASTER_KEY": base64.b64encode(b"short").decode()}, "must hold 32 bytes"),
         ({"ACCORD_MASTER_KEY_FILE": "/nonexistent/master.key"}, "ACCORD_MASTER_KEY_FILE cannot be read"),
         ({"ACCORD_PREVIOUS_MASTER_KEYS": "derived,???"}, "ACCORD_PREVIOUS_MASTER_KEYS is not base64"),
+        ({"ACCORD_AUDIT_SIGNING_KEY": "c2hvcnQ="}, "ACCORD_AUDIT_SIGNING_KEY must hold 32 bytes"),
     ],
 )
-def test_a_bad_master_key_setting_is_named(run_cli, env, message):
+def test_a_bad_key_setting_is_named(run_cli, env, message):
     result = run_cli("keys", "status", env=env)
     assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
 

@@ -43,14 +43,14 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 def _session(settings: Settings):  # type: ignore[no-untyped-def]
     from accord.audit.service import configure
+    from accord.core.crypto import KeySettingInvalid
     from accord.core.db import make_engine, make_session_factory
     from accord.vault import service as vault
-    from accord.vault.keyring import MasterKeyInvalid
 
-    configure(settings)  # checkpoints written by this command are signed with its key
     try:
+        configure(settings)  # checkpoints written by this command are signed with its key
         vault.configure(settings)  # and data keys wrapped with its master key
-    except MasterKeyInvalid as exc:
+    except KeySettingInvalid as exc:  # a key setting that cannot be used, named
         raise fail(str(exc)) from None
 
     return make_session_factory(make_engine(settings.database_url))()
@@ -339,11 +339,12 @@ def keys_generate(
 
 
 def _keyring_or_fail(settings: Settings):  # type: ignore[no-untyped-def]
-    from accord.vault.keyring import MasterKeyInvalid, keyring_for
+    from accord.core.crypto import KeySettingInvalid
+    from accord.vault.keyring import keyring_for
 
     try:
         return keyring_for(settings)
-    except MasterKeyInvalid as exc:
+    except KeySettingInvalid as exc:
         raise fail(str(exc)) from None
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
     tuple_,
     union_all,
 )
@@ -224,12 +225,14 @@ def covering_grant_exists(
     shared_at: ColumnExpressionArgument[datetime],
     roles: dict[uuid.UUID, set[str]],
     at: datetime | ColumnElement[datetime],
+    counting: bool = False,
 ) -> ColumnElement[bool]:
     """Whether a grant in force at ``at`` from ``provider`` to one of the caller's agencies
     (and a role it holds there) covers ``category``, ``purpose`` and ``tier``, and, when its
     clause sets a retention period, whether the row was shared (``shared_at``) within it; the
     arguments are columns of the caller's table, ``at`` a time or a parameter bound when
-    the statement runs.
+    the statement runs. ``counting``: the grant need only allow de-identified counts, so
+    aggregates-only grants cover too (ADR 10).
 
     Written as ``(provider, category, purpose, tier) IN (SELECT ...)`` over the caller's
     grants (one row per tier each grant reaches), not as a correlated EXISTS: the set does
@@ -248,7 +251,7 @@ def covering_grant_exists(
         )
     )
     in_force = (
-        Grant.aggregates_only.is_(False),
+        true() if counting else Grant.aggregates_only.is_(False),
         Grant.valid_from <= at,
         or_(Grant.valid_until.is_(None), Grant.valid_until > at),
         recipient,

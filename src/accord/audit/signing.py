@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from accord.config import Settings
+from accord.core.crypto import key32_from_setting
 
 LOG_ID = "accord-audit-v1"
 
@@ -27,20 +28,6 @@ def key_id(public: Ed25519PublicKey) -> str:
 
 def public_b64(public: Ed25519PublicKey) -> str:
     return base64.b64encode(public.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
-
-
-class SigningKeyInvalid(ValueError):
-    """A configured key that cannot be used (the message names the setting)."""
-
-
-def _decode32(value: str, setting: str) -> bytes:
-    try:
-        raw = base64.b64decode(value.strip(), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise SigningKeyInvalid(f"{setting} is not base64") from exc
-    if len(raw) != 32:
-        raise SigningKeyInvalid(f"{setting} must hold 32 bytes, not {len(raw)}")
-    return raw
 
 
 @dataclass(frozen=True)
@@ -72,7 +59,7 @@ def message(statement: dict[str, Any]) -> bytes:
 
 def signer_for(settings: Settings) -> Signer:
     if settings.audit_signing_key:
-        seed = _decode32(settings.audit_signing_key, "ACCORD_AUDIT_SIGNING_KEY")
+        seed = key32_from_setting(settings.audit_signing_key, "ACCORD_AUDIT_SIGNING_KEY")
     else:
         seed = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"accord audit checkpoint key").derive(
             settings.secret_key.encode()
@@ -80,6 +67,6 @@ def signer_for(settings: Settings) -> Signer:
     private = Ed25519PrivateKey.from_private_bytes(seed)
     trusted = {key_id(private.public_key()): private.public_key()}
     for item in filter(None, (k.strip() for k in settings.audit_previous_public_keys.split(","))):
-        public = Ed25519PublicKey.from_public_bytes(_decode32(item, "ACCORD_AUDIT_PREVIOUS_PUBLIC_KEYS"))
+        public = Ed25519PublicKey.from_public_bytes(key32_from_setting(item, "ACCORD_AUDIT_PREVIOUS_PUBLIC_KEYS"))
         trusted[key_id(public)] = public
     return Signer(private, trusted)

@@ -4,6 +4,7 @@ derived from ``ACCORD_SECRET_KEY``, and token hashing for lookups."""
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -52,3 +53,18 @@ def random_token(nbytes: int = 32) -> str:
 
 def sign(secret_key: str, message: str) -> str:
     return hmac.new(secret_key.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+class KeySettingInvalid(ValueError):
+    """A key given in a setting that cannot be used (the message names the setting)."""
+
+
+def key32_from_setting(value: str, setting: str) -> bytes:
+    """The 32-byte key written as base64 in ``setting`` (checkpoint signing, master keys)."""
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise KeySettingInvalid(f"{setting} is not base64") from exc
+    if len(raw) != 32:
+        raise KeySettingInvalid(f"{setting} must hold 32 bytes, not {len(raw)}")
+    return raw

@@ -42,17 +42,16 @@ import numpy as np
 import shapely
 from pydantic import BaseModel, Field, field_validator
 from shapely.geometry import shape as to_shape
-from sqlalchemy import ColumnElement, Integer, and_, case, false, literal_column, null, or_, select, tuple_, union_all
+from sqlalchemy import ColumnElement, and_, case, false, null, or_, select
 from sqlalchemy.orm import Mapped, Session
 
 from accord.agreements import queries as agreements
 from accord.agreements.models import Grant
-from accord.agreements.queries import GRANTABLE_RANKS
 from accord.agreements.schemas import Category
 from accord.agreements.vocab import RECORD_CATEGORIES, TIERS
 from accord.audit.service import record_event
 from accord.authz import Actor, register_policy, scope
-from accord.core.db import Base, days_before
+from accord.core.db import Base
 from accord.core.errors import InvalidInput, PermissionDenied
 from accord.core.schemas import Strict
 from accord.core.time import utcnow
@@ -129,52 +128,20 @@ def _countable(roles_key: RolesKey) -> ColumnElement[bool]:
     if not roles_key:
         return false()
     rec = CountableRecord
-    agencies = [agency for agency, _ in roles_key]
-    recipient = or_(
-        *(
-            and_(
-                Grant.recipient_agency_id == agency,
-                or_(Grant.recipient_role.is_(None), Grant.recipient_role.in_(sorted(roles))),
-            )
-            for agency, roles in roles_key
-        )
-    )
     # Aggregates-only grants and full grants alike: the right to read implies the right to count.
-    in_force = (Grant.valid_from <= NOW, or_(Grant.valid_until.is_(None), Grant.valid_until > NOW), recipient)
-
-    def covered(*kept: ColumnElement[bool]) -> Any:
-        return union_all(
-            *(
-                select(
-                    Grant.provider_agency_id, Grant.category, Grant.purpose, literal_column(str(rank), Integer)
-                ).where(*in_force, *kept, Grant.max_tier >= rank)
-                for rank in GRANTABLE_RANKS
-            )
-        )
-
-    key = tuple_(rec.owner_agency_id, rec.category, rec.purpose, rec.tier_rank)
-    within_retention = (
-        select(Grant.id)
-        .where(
-            *in_force,
-            Grant.retention_days.is_not(None),
-            Grant.provider_agency_id == rec.owner_agency_id,
-            Grant.category == rec.category,
-            Grant.purpose == rec.purpose,
-            Grant.max_tier >= rec.tier_rank,
-            rec.updated_at >= days_before(NOW, Grant.retention_days),
-        )
-        .exists()
+    covered = agreements.covering_grant_exists(
+        provider=rec.owner_agency_id,
+        category=rec.category,
+        purpose=rec.purpose,
+        tier=rec.tier_rank,
+        shared_at=rec.updated_at,
+        roles={agency: set(roles) for agency, roles in roles_key},
+        at=NOW,
+        counting=True,
     )
     return and_(
         rec.tier_rank != RED,
-        or_(
-            rec.owner_agency_id.in_(agencies),
-            rec.tier_rank == CLEAR,
-            key.in_(covered(Grant.retention_days.is_(None))),
-            # The row's age matters only where a grant with a retention period covers its key.
-            and_(key.in_(covered(Grant.retention_days.is_not(None))), within_retention),
-        ),
+        or_(rec.owner_agency_id.in_([agency for agency, _ in roles_key]), rec.tier_rank == CLEAR, covered),
     )
 
 

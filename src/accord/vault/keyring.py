@@ -5,7 +5,6 @@ as text: it is not logged, not shown, and a key is named only by its 16-hex-digi
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -16,13 +15,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from accord.config import Settings
+from accord.core.crypto import KeySettingInvalid, key32_from_setting
 from accord.core.errors import AccordError
 
 DERIVED = "derived"
 _WRAP_INFO = b"accord data key wrap v1"
 
 
-class MasterKeyInvalid(ValueError):
+class MasterKeyInvalid(KeySettingInvalid):
     """A configured master key that cannot be used (the message names the setting)."""
 
 
@@ -37,16 +37,6 @@ class KeyUnavailable(AccordError):
 
 def master_key_id(key: bytes) -> str:
     return hashlib.sha256(b"accord master key id\x00" + key).hexdigest()[:16]
-
-
-def _decode(value: str, setting: str) -> bytes:
-    try:
-        raw = base64.b64decode(value.strip(), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise MasterKeyInvalid(f"{setting} is not base64") from exc
-    if len(raw) != 32:
-        raise MasterKeyInvalid(f"{setting} must hold 32 bytes (AES-256), not {len(raw)}")
-    return raw
 
 
 def _derived(settings: Settings) -> bytes:
@@ -98,7 +88,7 @@ def keyring_for(settings: Settings) -> Keyring:
     further lines are previous keys), else derived from ACCORD_SECRET_KEY."""
     previous: list[bytes] = []
     if settings.master_key:
-        current = _decode(settings.master_key, "ACCORD_MASTER_KEY")
+        current = key32_from_setting(settings.master_key, "ACCORD_MASTER_KEY")
     elif settings.master_key_file is not None:
         try:
             text = settings.master_key_file.read_text()
@@ -107,12 +97,14 @@ def keyring_for(settings: Settings) -> Keyring:
         lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
         if not lines:
             raise MasterKeyInvalid("ACCORD_MASTER_KEY_FILE holds no key")
-        current = _decode(lines[0], "ACCORD_MASTER_KEY_FILE")
-        previous += [_decode(ln, "ACCORD_MASTER_KEY_FILE") for ln in lines[1:]]
+        current = key32_from_setting(lines[0], "ACCORD_MASTER_KEY_FILE")
+        previous += [key32_from_setting(ln, "ACCORD_MASTER_KEY_FILE") for ln in lines[1:]]
     else:
         current = _derived(settings)
     for item in filter(None, (k.strip() for k in settings.previous_master_keys.split(","))):
-        previous.append(_derived(settings) if item == DERIVED else _decode(item, "ACCORD_PREVIOUS_MASTER_KEYS"))
+        previous.append(
+            _derived(settings) if item == DERIVED else key32_from_setting(item, "ACCORD_PREVIOUS_MASTER_KEYS")
+        )
     return Keyring(current, tuple(k for k in previous if k != current))
 
 
