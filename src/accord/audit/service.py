@@ -49,28 +49,32 @@ def record_event(
     username: str | None = None,
     client_addr: str | None = None,
     clause_id: uuid.UUID | None = None,
-) -> AuditEvent:
+) -> uuid.UUID:
+    """Queue one event on ``db``'s current transaction and return its id. The event is a
+    plain row (the columns of ``audit_events``), not an ORM instance: building the
+    instance's instrumented attributes cost more than hashing and inserting the row."""
     if outcome not in OUTCOMES:
         raise ValueError(f"audit outcome must be one of {OUTCOMES}")
-    event = AuditEvent(
-        id=new_id(),
-        occurred_at=utcnow(),
-        actor_user_id=actor.user_id if actor else None,
-        actor_username=(actor.username if actor and actor.user_id else None) or username or "anonymous",
-        actor_agency_id=actor.primary_agency_id if actor else None,
-        agency_id=agency_id if agency_id is not None else (actor.primary_agency_id if actor else None),
-        action=action,
-        outcome=outcome,
-        object_type=object_type,
-        object_id=str(object_id) if object_id is not None else None,
-        clause_id=clause_id,
-        client_addr=client_addr or (actor.client_addr if actor else None),
-        request_id=request_id_var.get(),
-        details=details or {},
-    )
+    event_id = new_id()
+    row: dict[str, Any] = {
+        "id": event_id,
+        "occurred_at": utcnow(),
+        "actor_user_id": actor.user_id if actor else None,
+        "actor_username": (actor.username if actor and actor.user_id else None) or username or "anonymous",
+        "actor_agency_id": actor.primary_agency_id if actor else None,
+        "agency_id": agency_id if agency_id is not None else (actor.primary_agency_id if actor else None),
+        "action": action,
+        "outcome": outcome,
+        "object_type": object_type,
+        "object_id": str(object_id) if object_id is not None else None,
+        "clause_id": clause_id,
+        "client_addr": client_addr or (actor.client_addr if actor else None),
+        "request_id": request_id_var.get(),
+        "details": details or {},
+    }
     transaction = db.get_nested_transaction() or db.get_transaction() or db.begin()
-    db.info.setdefault(_PENDING, []).append((transaction, event))
-    return event
+    db.info.setdefault(_PENDING, []).append((transaction, row))
+    return event_id
 
 
 _configured: list[Signer] = []
@@ -144,36 +148,27 @@ _LOCK_HEAD = (
 )
 _STORE_HEAD = update(_HEAD).where(_HEAD.c.id == HEAD_ID)
 _INSERT_EVENTS = insert(_EVENTS)
-_COLUMNS = tuple(c.key for c in _EVENTS.c if c.key not in ("seq", "chain_index", "prev_hash", "hash"))
 
 
-def append(db: Session, events: list[AuditEvent]) -> None:
+def append(db: Session, events: list[dict[str, Any]]) -> None:
     """Chain ``events`` after the current head and write them (and a checkpoint when one
     is due). The head row's UPDATE takes its lock first: PostgreSQL queues concurrent
     appenders on it, SQLite takes its single write lock.
 
-    The events are INSERTed as rows, in chain order (so ``seq`` follows ``chain_index``),
-    not flushed as ORM objects: the unit of work cost three times the INSERT itself. The
-    objects ``record_event`` returned get their position and hashes, not their ``seq``."""
+    The events (rows from ``record_event``) get their position and hashes here and are
+    INSERTed in chain order (so ``seq`` follows ``chain_index``) by one executemany."""
     now = utcnow()
     locked = db.execute(_LOCK_HEAD, {"updated_at": now}).one_or_none()
     if locked is None:
         raise RuntimeError("the audit chain head is missing: audit events cannot be written")
     size, head, checkpointed_at = int(locked.size), str(locked.head_hash), locked.checkpointed_at
     frontier = [(int(n), bytes.fromhex(h)) for n, h in locked.frontier or []]
-    rows = []
-    for event in events:
-        # Every column was set by record_event; read them from the instance, not through
-        # the instrumented attributes.
-        state = vars(event)
-        row = {name: state[name] for name in _COLUMNS}
+    for row in events:
         row["chain_index"], row["prev_hash"] = size, head
         row["hash"] = head = chain.event_hash(head, row)
         chain.push_leaf(frontier, chain.leaf_hash(head))
-        event.chain_index, event.prev_hash, event.hash = size, row["prev_hash"], head
-        rows.append(row)
         size += 1
-    db.execute(_INSERT_EVENTS, rows)
+    db.execute(_INSERT_EVENTS, events)
     values: dict[str, Any] = {"size": size, "head_hash": head, "frontier": [[n, h.hex()] for n, h in frontier]}
     due = size // CHECKPOINT_EVERY > (size - len(events)) // CHECKPOINT_EVERY or (
         checkpointed_at is None or (now - checkpointed_at).total_seconds() >= CHECKPOINT_SECONDS
