@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accord.core.db import Base, new_id
@@ -41,7 +41,9 @@ class AuditEvent(Base):
     clause_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     client_addr: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(64))
-    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # JSON, not JSONB, on PostgreSQL: kept as written, so the hash over it still matches
+    # when read back (JSONB turns 1e16 into an integer and -0.0 into 0).
+    details: Mapped[dict[str, Any]] = mapped_column(JSON(none_as_null=True), default=dict)
     # The hash chain (audit.chain): position, the previous event's hash and this one's.
     chain_index: Mapped[int | None] = mapped_column(BigInteger)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
