@@ -63,6 +63,26 @@ def test_tree_root_frontier_and_consistency_proofs(n, data):
             assert not chain.verify_consistency(m, n, old, new, [bytes(32), *proof[1:]])
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 200), st.data())
+def test_stretches_hashed_apart_join_into_the_same_tree(n, data):
+    """How parallel verify folds the tree: each range's aligned subtrees, joined in order."""
+    leaves = _leaves(n)
+    cuts = sorted(set(data.draw(st.lists(st.integers(1, n - 1), max_size=6)) if n > 1 else []))
+    frontier: list[tuple[int, bytes]] = []
+    for start, end in zip([0, *cuts], [*cuts, n], strict=True):
+        edge: list[tuple[int, int, bytes]] = []
+        for position in range(start, end):
+            chain.push_aligned(edge, position, leaves[position])
+            partial = list(frontier)
+            for _, size, node in edge:
+                chain.push_subtree(partial, size, node)
+            assert chain.frontier_root(partial) == _mth(leaves[: position + 1])
+        for _, size, node in edge:
+            chain.push_subtree(frontier, size, node)
+    assert chain.frontier_root(frontier) == _mth(leaves)
+
+
 # --- a log of its own per test (tampering must not touch the suite's database) -------------------
 
 
@@ -115,8 +135,17 @@ def _tamper(db: Session, *statements: str) -> None:
 
 
 def _verdict(factory: sessionmaker[Session]) -> Any:
+    """The verdict of one walk, checked against a walk by two processes over ranges of
+    seven events (so the log's 30 events cross several seams)."""
+    from accord.audit import verify
+
     with factory() as db:
-        return verify_chain(db, current_signer())
+        serial = verify_chain(db, current_signer())
+    with factory() as db, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(verify, "RANGE", 7)
+        parallel = verify_chain(db, current_signer(), jobs=2)
+    assert parallel == serial
+    return serial
 
 
 def _seq_at(db: Session, index: int) -> int:
@@ -182,19 +211,19 @@ _EVENTS = st.fixed_dictionaries(
 
 def _typed_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make verify read every row through the mapped types (the definition)."""
-    from accord.audit import verify
+    from accord.audit import rawlog
 
-    real = verify._raw_log
-    monkeypatch.setattr(verify, "_raw_log", lambda db: ((*row[:4], None) for row in real(db)))
+    real = rawlog.read
+    monkeypatch.setattr(rawlog, "read", lambda db, *bounds: ((*row[:4], None) for row in real(db, *bounds)))
 
 
 def _no_typed_reads(monkeypatch: pytest.MonkeyPatch) -> None:
-    from accord.audit import verify
+    from accord.audit import rawlog
 
     def refuse(*_: Any) -> str:
         raise AssertionError("the quick canonical JSON did not give the stored hash")
 
-    monkeypatch.setattr(verify, "_typed_hash", refuse)
+    monkeypatch.setattr(rawlog, "typed_hash", refuse)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -270,10 +299,10 @@ def test_stored_values_of_another_shape_get_the_verdict_of_the_typed_reading(log
 
 def test_appends_while_the_log_is_walked_leave_it_whole(log, monkeypatch):
     """On PostgreSQL the head row read after the walk already counts them."""
-    from accord.audit import verify
+    from accord.audit import rawlog
 
     _, factory = log
-    real = verify._raw_log
+    real = rawlog.read
 
     def walk_then_append(db: Session) -> Iterator[Any]:
         yield from real(db)
@@ -282,11 +311,12 @@ def test_appends_while_the_log_is_walked_leave_it_whole(log, monkeypatch):
                 record_event(other, actor=None, action="test.during-verify", username="tester", details={"i": i})
             other.commit()
 
-    monkeypatch.setattr(verify, "_raw_log", walk_then_append)
-    verdict = _verdict(factory)
+    monkeypatch.setattr(rawlog, "read", walk_then_append)
+    with factory() as db:
+        verdict = verify_chain(db, current_signer())
     assert verdict.ok, verdict.first_problem
     assert verdict.events == 30
-    monkeypatch.setattr(verify, "_raw_log", real)
+    monkeypatch.setattr(rawlog, "read", real)
     assert _verdict(factory).events == 33
 
 

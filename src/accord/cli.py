@@ -286,13 +286,17 @@ def directory_import(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
+def audit_verify(
+    jobs: Annotated[
+        int, typer.Option(min=1, max=64, help="Processes walking ranges of the log at once (default: one per CPU).")
+    ] = os.cpu_count() or 1,
+) -> None:
     """Recompute the hash chain and every signed checkpoint; exit 1 naming the first bad entry."""
     from accord.audit.verify import verify_and_report
 
     settings = get_settings()
     with _session(settings) as db:
-        verdict = verify_and_report(db, actor=None, username=_operator())
+        verdict = verify_and_report(db, actor=None, username=_operator(), jobs=jobs)
         db.commit()
     if verdict.first_problem is not None:
         problem = verdict.first_problem

@@ -114,11 +114,29 @@ def append_leaf(frontier: list[tuple[int, bytes]], leaf: bytes) -> list[tuple[in
 
 def push_leaf(frontier: list[tuple[int, bytes]], leaf: bytes) -> None:
     """``append_leaf`` in place (no copy of the edge per leaf, for long runs of appends)."""
-    size, node = 1, leaf
+    push_subtree(frontier, 1, leaf)
+
+
+def push_subtree(frontier: list[tuple[int, bytes]], size: int, node: bytes) -> None:
+    """Add the root of a perfect subtree of ``size`` leaves to the right edge; the tree's
+    size must be a multiple of ``size`` (the subtree is aligned, as in RFC 9162's tree)."""
     while frontier and frontier[-1][0] == size:
         node = node_hash(frontier.pop()[1], node)
         size *= 2
     frontier.append((size, node))
+
+
+def push_aligned(edge: list[tuple[int, int, bytes]], position: int, leaf: bytes) -> None:
+    """Extend the edge of a stretch of the tree that starts at any position: (start, size,
+    root) of the aligned perfect subtrees covering it. Pushing them, in order, with
+    ``push_subtree`` onto the frontier at the stretch's start gives the frontier at its
+    end, so stretches can be hashed apart and joined in order."""
+    start, size, node = position, 1, leaf
+    while edge and edge[-1][1] == size and edge[-1][0] % (2 * size) == 0:
+        start = edge[-1][0]
+        node = node_hash(edge.pop()[2], node)
+        size *= 2
+    edge.append((start, size, node))
 
 
 def frontier_root(frontier: Sequence[tuple[int, bytes]]) -> bytes:

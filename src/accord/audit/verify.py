@@ -4,29 +4,34 @@ Names the first bad entry: an edited event (its hash no longer matches its conte
 deleted or reordered one (a link or position breaks), a truncated log (shorter than a
 checkpoint says), a checkpoint whose root or head does not match the events, or one whose
 signature does not verify with a trusted key.
+
+With ``jobs`` above one (the CLI), ranges of the log are walked by that many processes at
+once: each event's hash needs only its own row and the ``prev_hash`` stored with it, so
+the ranges are independent; this process checks the seams between them and folds the
+hashes into the Merkle tree, in order, and the verdict is the one a single walk gives.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import re
-from collections.abc import Iterator
+import multiprocessing
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from accord.audit import chain
+from accord.audit import chain, rawlog
 from accord.audit.alerts import alert_in
 from accord.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
 from accord.audit.service import HEAD_ID, checkpoint_statement, current_signer, record_event
 from accord.audit.signing import Signer
 from accord.authz.actor import Actor
+from accord.core.db import make_engine
 
-BATCH = 5000
+BATCH = rawlog.BATCH
+RANGE = 25_000  # events (by seq) per task when walking in parallel
 
 
 @dataclass
@@ -48,60 +53,176 @@ class Verdict:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def verify_chain(db: Session, signer: Signer) -> Verdict:
-    """Walk every event in order (a streaming read: the log may be long)."""
+class _Tree:
+    """The Merkle tree folded from the event hashes in order; remembers (root, last hash)
+    at the sizes asked for (the checkpoints' and the head row's)."""
+
+    def __init__(self, sizes: Iterable[int]) -> None:
+        self.sizes = set(sizes)
+        self.frontier: list[tuple[int, bytes]] = []
+        self.count = 0
+        self.head = chain.GENESIS
+        self.at: dict[int, tuple[str, str]] = {0: (chain.EMPTY_ROOT.hex(), chain.GENESIS)}
+
+    def push(self, _position: int, event_hash: str) -> None:
+        chain.push_leaf(self.frontier, chain.leaf_hash(event_hash))
+        self.count += 1
+        self.head = event_hash
+        if self.count in self.sizes:
+            self.at[self.count] = (chain.frontier_root(self.frontier).hex(), event_hash)
+
+    def join(self, stretch: _Stretch) -> None:
+        """Add a stretch of events hashed elsewhere (it starts where the tree ends)."""
+        for size, (subtrees, event_hash) in stretch.snapshots.items():
+            frontier = list(self.frontier)
+            for subtree in subtrees:
+                chain.push_subtree(frontier, *subtree)
+            self.at[size] = (chain.frontier_root(frontier).hex(), event_hash)
+        for subtree in stretch.subtrees:
+            chain.push_subtree(self.frontier, *subtree)
+        if stretch.events:
+            self.count += stretch.events
+            self.head = stretch.last_hash
+
+
+@dataclass
+class _Stretch:
+    """What a worker found in its range of the log: its first row (for the seam), how
+    many events were good, the last one's hash, the aligned subtrees covering them, the
+    same at each size the tree must know, and the first problem."""
+
+    first: tuple[Any, Any, Any] | None = None
+    events: int = 0
+    last_hash: str = chain.GENESIS
+    subtrees: list[tuple[int, bytes]] = field(default_factory=list)
+    snapshots: dict[int, tuple[list[tuple[int, bytes]], str]] = field(default_factory=dict)
+    problem: Problem | None = None
+
+
+def verify_chain(db: Session, signer: Signer, *, jobs: int = 1) -> Verdict:
+    """Walk every event in order (streamed: the log may be long), in ``jobs`` processes."""
     head_before = _head(db)
     checkpoints = list(db.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size)))
-    by_size = {c.tree_size: c for c in checkpoints}
-    hash_at_head_before = chain.GENESIS if head_before[0] == 0 else None
-    roots: dict[int, tuple[str, str]] = {}  # tree size -> (root, head) as recomputed
-    head, count = chain.GENESIS, 0
-    frontier: list[tuple[int, bytes]] = []
-    problem: Problem | None = None
-    push_leaf, leaf_hash, sha256, fromhex = chain.push_leaf, chain.leaf_hash, hashlib.sha256, bytes.fromhex
-    for seq, chain_index, prev_hash, stored_hash, body in _raw_log(db):
-        if chain_index != count:
-            kind = "out_of_order" if isinstance(chain_index, int) and chain_index > count else "broken_link"
-            problem = Problem(
-                kind,
-                f"event seq {seq} holds position {chain_index} where {count} was expected: "
-                "an event before it was deleted or the order was changed",
-                seq,
-                chain_index,
-            )
-            break
-        if prev_hash != head:
-            problem = Problem(
-                "broken_link",
-                f"event seq {seq} (position {count}) does not follow the event before it: "
-                "an event was deleted, inserted or moved",
-                seq,
-                count,
-            )
-            break
+    tree = _Tree([c.tree_size for c in checkpoints] + [head_before[0]])
+    if jobs > 1 and _parallel_possible(db):
+        problem = _walk_in_parallel(db, tree, jobs)
+    else:
+        problem = _walk(rawlog.read(db), lambda seq, prev: rawlog.typed_hash(db, seq, prev), tree.push, tree)[1]
+    root = chain.frontier_root(tree.frontier).hex()
+    if problem is None:
+        problem = _check_checkpoints(checkpoints, tree, signer)
+    if problem is None:
+        hash_at_head_before = tree.at.get(head_before[0], ("", None))[1]
+        problem = _check_head(head_before, hash_at_head_before, _head(db), tree.head, tree.count)
+    return Verdict(problem is None, tree.count, len(checkpoints), root, problem)
+
+
+def _walk(
+    rows: Iterable[tuple[Any, Any, Any, Any, bytes | None]],
+    typed_hash: Callable[[int, str], str],
+    on_event: Callable[[int, str], None],
+    start: _Tree | None = None,
+) -> tuple[tuple[Any, Any, Any] | None, Problem | None]:
+    """Check each row's position, link and hash; hand each good hash to ``on_event``.
+    Without ``start`` (a range of the log) the first row's position and link are taken
+    as they are: the caller checks that seam. ``on_event`` gets each good event's position
+    and hash. Returns the first row and the first problem."""
+    first: tuple[Any, Any, Any] | None = None
+    count, head = (start.count, start.head) if start is not None else (0, chain.GENESIS)
+    sha256, fromhex = hashlib.sha256, bytes.fromhex
+    for seq, chain_index, prev_hash, stored_hash, body in rows:
+        if first is None:
+            first = (seq, chain_index, prev_hash)
+            if start is None:
+                if not isinstance(chain_index, int):
+                    return first, None  # the seam check names it
+                count, head = chain_index, prev_hash
+        link = _link_problem(seq, chain_index, prev_hash, count, head)
+        if link is not None:
+            return first, link
         # The quick body is built from the stored text; where it does not give the stored
         # hash (or could not be built), the row is read again through the mapped types,
         # whose answer is the one that counts.
-        if (body is None or sha256(fromhex(head) + body).hexdigest() != stored_hash) and _typed_hash(
-            db, seq, head
+        if (body is None or sha256(fromhex(head) + body).hexdigest() != stored_hash) and typed_hash(
+            seq, head
         ) != stored_hash:
-            problem = Problem(
-                "edited", f"event seq {seq} (position {count}) was changed after it was written", seq, count
-            )
-            break
+            message = f"event seq {seq} (position {count}) was changed after it was written"
+            return first, Problem("edited", message, seq, count)
         head = stored_hash
-        push_leaf(frontier, leaf_hash(head))
+        on_event(count, stored_hash)
         count += 1
-        if count == head_before[0]:
-            hash_at_head_before = head
-        if count in by_size:
-            roots[count] = (chain.frontier_root(frontier).hex(), head)
-    root = chain.frontier_root(frontier).hex()
-    if problem is None:
-        problem = _check_checkpoints(checkpoints, roots, count, signer)
-    if problem is None:
-        problem = _check_head(head_before, hash_at_head_before, _head(db), head, count)
-    return Verdict(problem is None, count, len(checkpoints), root, problem)
+    return first, None
+
+
+def _link_problem(seq: int, chain_index: Any, prev_hash: Any, count: int, head: str) -> Problem | None:
+    if chain_index != count:
+        kind = "out_of_order" if isinstance(chain_index, int) and chain_index > count else "broken_link"
+        message = (
+            f"event seq {seq} holds position {chain_index} where {count} was expected: "
+            "an event before it was deleted or the order was changed"
+        )
+        return Problem(kind, message, seq, chain_index)
+    if prev_hash != head:
+        message = (
+            f"event seq {seq} (position {count}) does not follow the event before it: "
+            "an event was deleted, inserted or moved"
+        )
+        return Problem("broken_link", message, seq, count)
+    return None
+
+
+# --- walking ranges in parallel (fork: the CLI and benchmarks, never a server worker) ---------
+
+
+def _parallel_possible(db: Session) -> bool:
+    url = db.connection().engine.url
+    return url.get_backend_name() == "postgresql" or url.database not in (None, "", ":memory:")
+
+
+def _walk_in_parallel(db: Session, tree: _Tree, jobs: int) -> Problem | None:
+    seq = AuditEvent.__table__.c.seq
+    low, high = db.execute(select(func.min(seq), func.max(seq))).one()
+    if low is None:
+        return None
+    ranges = [(start, min(start + RANGE - 1, high)) for start in range(low, high + 1, RANGE)]
+    url = db.connection().engine.url.render_as_string(hide_password=False)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(min(jobs, len(ranges)), _start_worker, (url, frozenset(tree.sizes))) as pool:
+        for stretch in pool.imap(_walk_range, ranges):
+            if stretch.first is None:
+                continue  # no events in this range
+            seam = _link_problem(*stretch.first, tree.count, tree.head)
+            if seam is not None:
+                return seam
+            tree.join(stretch)
+            if stretch.problem is not None:
+                return stretch.problem
+    return None
+
+
+_worker: dict[str, Any] = {}
+
+
+def _start_worker(url: str, sizes: frozenset[int]) -> None:
+    _worker["engine"], _worker["sizes"] = make_engine(url), sizes
+
+
+def _walk_range(bounds: tuple[int, int]) -> _Stretch:
+    stretch, sizes = _Stretch(), _worker["sizes"]
+    edge: list[tuple[int, int, bytes]] = []
+
+    def keep(position: int, event_hash: str) -> None:
+        chain.push_aligned(edge, position, chain.leaf_hash(event_hash))
+        stretch.events += 1
+        stretch.last_hash = event_hash
+        if position + 1 in sizes:
+            stretch.snapshots[position + 1] = ([(size, node) for _, size, node in edge], event_hash)
+
+    with Session(_worker["engine"]) as db:
+        rows = rawlog.read(db, *bounds)
+        stretch.first, stretch.problem = _walk(rows, lambda seq, prev: rawlog.typed_hash(db, seq, prev), keep)
+    stretch.subtrees = [(size, node) for _, size, node in edge]
+    return stretch
 
 
 def _head(db: Session) -> tuple[int, str | None]:
@@ -137,145 +258,8 @@ def _check_head(
     return Problem("head_mismatch", message, chain_index=count)
 
 
-def _typed_hash(db: Session, seq: int, prev_hash: str) -> str:
-    """The event's hash from its row as SQLAlchemy reads it (UUIDs, aware times, JSON):
-    the definition ``audit.service`` hashed at write time."""
-    columns = AuditEvent.__table__.c
-    statement = select(*(columns[name] for name in chain.FIELDS)).where(columns.seq == seq)
-    try:
-        row = db.execute(statement).one()
-        return chain.event_hash(prev_hash, dict(zip(chain.FIELDS, row, strict=True)))
-    except (ValueError, TypeError):  # a value its column's type cannot read was not written by us
-        return ""
-
-
-# --- reading the log quickly ---------------------------------------------------------------------
-#
-# Through SQLAlchemy every row costs its UUID, datetime and JSON conversions and then
-# ``chain.canonical`` turns them back into text: about two thirds of verify's time. Here the
-# driver's cursor reads the stored text and each event's canonical JSON is assembled from
-# it directly. A quick body equal to the canonical JSON the event was written with can only
-# come from the same stored values: every value is either JSON-delimited (strings through
-# the same escaper as the encoder, ``details`` through the encoder itself) or of a fixed,
-# checked length, so no value can borrow characters from its neighbour. Anything else
-# (another type, another shape) leaves the body to ``_typed_hash``.
-
-# The canonical JSON's keys, sorted, with the SELECT expression for each on each database.
-_KEYS = (
-    "action",
-    "actor_agency_id",
-    "actor_user_id",
-    "actor_username",
-    "agency_id",
-    "chain_index",
-    "clause_id",
-    "client_addr",
-    "details",
-    "id",
-    "object_id",
-    "object_type",
-    "occurred_at",
-    "outcome",
-    "request_id",
-)
-if list(_KEYS) != sorted(chain.FIELDS):  # the bodies below are written out in this order
-    raise RuntimeError("audit.verify's quick canonical JSON no longer matches audit.chain.FIELDS")
-_PG_EXPRESSIONS = {
-    "actor_agency_id": "actor_agency_id::text",
-    "actor_user_id": "actor_user_id::text",
-    "agency_id": "agency_id::text",
-    "clause_id": "clause_id::text",
-    "id": "id::text",
-    "details": "details::text",
-    "occurred_at": """to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')""",
-}
-_SQLITE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}")
-_loads, _encode = json.loads, chain._ENCODER.encode
-
-
-def _s(value: str | None) -> str:
-    return "null" if value is None else encode_basestring(value)
-
-
-def _hex_uuid(value: str | None) -> str:
-    """SQLite keeps a UUID as 32 hex digits; the canonical JSON has it dashed."""
-    if value is None:
-        return "null"
-    if len(value) != 32:
-        raise ValueError("not a stored UUID")
-    return f'"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"'
-
-
-def _text_uuid(value: str | None) -> str:
-    return "null" if value is None else f'"{value}"'  # uuid::text: always the 36-character form
-
-
-# One function per database, written out key by key (sorted, as the encoder sorts them):
-# at a few microseconds per event, a call per field was a third of verify's time.
-
-
-def _sqlite_body(values: tuple[Any, ...]) -> bytes | None:
-    action, actor_agency, actor_user, username, agency, index, clause, client, details = values[:9]
-    event_id, object_id, object_type, occurred, outcome, request = values[9:]
-    try:
-        if not _SQLITE_TIME.fullmatch(occurred):
-            return None
-        return (
-            f'{{"action":{encode_basestring(action)},"actor_agency_id":{_hex_uuid(actor_agency)},'
-            f'"actor_user_id":{_hex_uuid(actor_user)},"actor_username":{encode_basestring(username)},'
-            f'"agency_id":{_hex_uuid(agency)},"chain_index":{index},"clause_id":{_hex_uuid(clause)},'
-            f'"client_addr":{_s(client)},"details":{_encode(_loads(details))},"id":{_hex_uuid(event_id)},'
-            f'"object_id":{_s(object_id)},"object_type":{_s(object_type)},'
-            f'"occurred_at":"{occurred[:10]}T{occurred[11:23]}Z","outcome":{encode_basestring(outcome)},'
-            f'"request_id":{_s(request)}}}'
-        ).encode()
-    except (TypeError, ValueError):
-        return None
-
-
-def _postgresql_body(values: tuple[Any, ...]) -> bytes | None:
-    action, actor_agency, actor_user, username, agency, index, clause, client, details = values[:9]
-    event_id, object_id, object_type, occurred, outcome, request = values[9:]
-    try:
-        return (
-            f'{{"action":{encode_basestring(action)},"actor_agency_id":{_text_uuid(actor_agency)},'
-            f'"actor_user_id":{_text_uuid(actor_user)},"actor_username":{encode_basestring(username)},'
-            f'"agency_id":{_text_uuid(agency)},"chain_index":{index},"clause_id":{_text_uuid(clause)},'
-            f'"client_addr":{_s(client)},"details":{_encode(_loads(details))},"id":"{event_id}",'
-            f'"object_id":{_s(object_id)},"object_type":{_s(object_type)},'
-            f'"occurred_at":"{occurred}","outcome":{encode_basestring(outcome)},'
-            f'"request_id":{_s(request)}}}'
-        ).encode()
-    except (TypeError, ValueError):
-        return None
-
-
-def _raw_log(db: Session) -> Iterator[tuple[Any, Any, Any, Any, bytes | None]]:
-    """(seq, chain_index, prev_hash, hash, quick canonical body) per event in ``seq``
-    order, streamed by the driver's cursor inside the session's transaction."""
-    connection = db.connection()
-    dialect = connection.dialect.name
-    expressions = [_PG_EXPRESSIONS.get(key, key) if dialect == "postgresql" else key for key in _KEYS]
-    sql = (
-        f"SELECT seq, chain_index, prev_hash, hash, {', '.join(expressions)} "  # noqa: S608 - fixed column names
-        f"FROM {AuditEvent.__tablename__} ORDER BY seq"
-    )
-    body = _sqlite_body if dialect == "sqlite" else _postgresql_body
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    cursor = driver.cursor("accord_audit_verify") if dialect == "postgresql" else driver.cursor()
-    try:
-        cursor.execute(sql)
-        while rows := cursor.fetchmany(BATCH):
-            for row in rows:
-                yield row[0], row[1], row[2], row[3], body(row[4:])
-    finally:
-        cursor.close()
-
-
-def _check_checkpoints(
-    checkpoints: list[AuditCheckpoint], roots: dict[int, tuple[str, str]], count: int, signer: Signer
-) -> Problem | None:
+def _check_checkpoints(checkpoints: list[AuditCheckpoint], tree: _Tree, signer: Signer) -> Problem | None:
+    count = tree.count
     for c in checkpoints:
         statement = checkpoint_statement(c.tree_size, c.root_hash, c.head_hash, c.signed_at)
         if not signer.verify(statement, c.key_id, c.signature):
@@ -292,7 +276,7 @@ def _check_checkpoints(
                 chain_index=count,
                 checkpoint_size=c.tree_size,
             )
-        if roots.get(c.tree_size) != (c.root_hash, c.head_hash):
+        if tree.at.get(c.tree_size) != (c.root_hash, c.head_hash):
             return Problem(
                 "checkpoint_mismatch",
                 f"the events do not give the root signed at {c.tree_size} events",
@@ -301,10 +285,10 @@ def _check_checkpoints(
     return None
 
 
-def verify_and_report(db: Session, *, actor: Actor | None, username: str | None = None) -> Verdict:
+def verify_and_report(db: Session, *, actor: Actor | None, username: str | None = None, jobs: int = 1) -> Verdict:
     """Verify, write the check into the log itself, and alert the platform administrators
     when the chain is broken (the route or command commits)."""
-    verdict = verify_chain(db, current_signer())
+    verdict = verify_chain(db, current_signer(), jobs=jobs)
     problem = verdict.first_problem
     record_event(
         db,
