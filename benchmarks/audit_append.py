@@ -245,7 +245,7 @@ class WriterPool:
         for span in spans:
             if span[0] == "error":
                 raise RuntimeError(f"a writer process failed: {span[1]}")
-        return max(end for _, end in spans) - min(start for start, _ in spans)
+        return float(max(end for _, end in spans) - min(start for start, _ in spans))
 
     def close(self) -> None:
         for conn in self.conns:
@@ -422,16 +422,17 @@ def measure_verify(engine: Engine, writer: Writer, args: argparse.Namespace) -> 
     total = already + wanted
     built = time.perf_counter() - started
     log(f"  built a log of {total:,} events through the real path (1,000 per commit) in {built:.1f}s")
-    rates: dict[str, list[float]] = {"verify": [], "read": [], "raw": []}
+    jobs = args.verify_jobs
+    rates: dict[str, list[float]] = {"verify": [], "verify_jobs": [], "read": [], "raw": []}
     checkpoints = 0
     for rep in range(args.verify_reps):
-        order = list(rates)[rep % 3 :] + list(rates)[: rep % 3]
+        order = list(rates)[rep % 4 :] + list(rates)[: rep % 4]
         for what in order:
             gc.collect()
             t0 = time.perf_counter()
-            if what == "verify":
+            if what.startswith("verify"):
                 with factory() as db:
-                    verdict = verify_chain(db, audit.current_signer())
+                    verdict = verify_chain(db, audit.current_signer(), jobs=jobs if what == "verify_jobs" else 1)
                 if not verdict.ok or verdict.events != total:
                     raise AssertionError(f"verify failed: {verdict}")
                 checkpoints = verdict.checkpoints
@@ -439,10 +440,11 @@ def measure_verify(engine: Engine, writer: Writer, args: argparse.Namespace) -> 
                 raise AssertionError(f"the {what} read did not see every event")
             rates[what].append(total / (time.perf_counter() - t0))
         log(
-            f"  verify rep {rep + 1}/{args.verify_reps}: {rates['verify'][-1]:,.0f} events/s "
+            f"  verify rep {rep + 1}/{args.verify_reps}: {rates['verify'][-1]:,.0f} events/s, "
+            f"{jobs} processes {rates['verify_jobs'][-1]:,.0f}/s "
             f"(read {rates['read'][-1]:,.0f}/s, DB-API read {rates['raw'][-1]:,.0f}/s)"
         )
-    real, base, raw = (statistics.median(rates[k]) for k in ("verify", "read", "raw"))
+    real, parallel, base, raw = (statistics.median(rates[k]) for k in ("verify", "verify_jobs", "read", "raw"))
     return {
         "what": "verify_chain over the whole log (hashes, links, Merkle roots, every checkpoint's signature)",
         "events": total,
@@ -452,10 +454,17 @@ def measure_verify(engine: Engine, writer: Writer, args: argparse.Namespace) -> 
         "ratio": round(real / base, 3),
         "chain_cost_us_per_event": round(1e6 / real - 1e6 / base, 1),
         "dbapi_read_per_s": round(raw),
+        "ratio_to_dbapi_read": round(real / raw, 3),
+        "jobs": jobs,
+        "jobs_per_s": round(parallel),
+        "jobs_ratio": round(parallel / base, 3),
         "per_s_reps": [round(x) for x in rates["verify"]],
+        "jobs_per_s_reps": [round(x) for x in rates["verify_jobs"]],
         "baseline_per_s_reps": [round(x) for x in rates["read"]],
         "goal_per_s": GOAL["verify"],
-        "met": real >= GOAL["verify"],
+        # `accord audit verify` walks in one process per CPU: its figure is the one the goal judges.
+        "met": parallel >= GOAL["verify"],
+        "single_process_met": real >= GOAL["verify"],
         "baseline_met": base >= GOAL["verify"],
     }
 
@@ -581,8 +590,15 @@ def print_table(results: dict[str, Any]) -> None:
             print(
                 f"{backend:10} {name:14} {f.get('writers', 1):>7} {f.get('events_per_commit', '-'):>9} "
                 f"{f['per_s']:>10,} {f['baseline_per_s']:>10,} {f['ratio']:>6.2f} "
-                f"{f['chain_cost_us_per_event']:>7.1f} {f['goal_per_s']:>8,} {'yes' if f['met'] else 'no'}"
+                f"{f['chain_cost_us_per_event']:>7.1f} {f['goal_per_s']:>8,} "
+                f"{'yes' if f.get('single_process_met', f['met']) else 'no'}"
             )
+            if "jobs_per_s" in f:
+                print(
+                    f"{backend:10} {'verify, ' + str(f['jobs']) + ' proc':14} {'-':>7} {'-':>9} "
+                    f"{f['jobs_per_s']:>10,} {f['baseline_per_s']:>10,} {f['jobs_ratio']:>6.2f} {'':>7} "
+                    f"{f['goal_per_s']:>8,} {'yes' if f['met'] else 'no'}"
+                )
 
 
 def commit() -> str:
@@ -609,6 +625,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grouped-events", type=int, default=10_000, help="events per repetition (grouped)")
     parser.add_argument("--verify-events", type=int, default=200_000, help="log size to verify (0: skip)")
     parser.add_argument("--verify-reps", type=int, default=3)
+    parser.add_argument(
+        "--verify-jobs", type=int, default=os.cpu_count() or 1, help="processes for the parallel verify (as the CLI)"
+    )
     parser.add_argument("--sqlite-dir", default=None, help="where the SQLite files go (default: a temp dir)")
     args = parser.parse_args(argv)
     # A stopped run still drops its schemas and files (the cleanups run in `finally`).

@@ -156,9 +156,12 @@ def append(db: Session, events: list[dict[str, Any]]) -> None:
     appenders on it, SQLite takes its single write lock.
 
     The events (rows from ``record_event``) get their position and hashes here and are
-    INSERTed in chain order (so ``seq`` follows ``chain_index``) by one executemany."""
+    INSERTed in chain order (so ``seq`` follows ``chain_index``) by one executemany.
+    The statements run on the session's connection directly: the session's own execute
+    path cost more than the statements when each commit records one event."""
     now = utcnow()
-    locked = db.execute(_LOCK_HEAD, {"updated_at": now}).one_or_none()
+    connection = db.connection()
+    locked = connection.execute(_LOCK_HEAD, {"updated_at": now}).one_or_none()
     if locked is None:
         raise RuntimeError("the audit chain head is missing: audit events cannot be written")
     size, head, checkpointed_at = int(locked.size), str(locked.head_hash), locked.checkpointed_at
@@ -168,7 +171,7 @@ def append(db: Session, events: list[dict[str, Any]]) -> None:
         row["hash"] = head = chain.event_hash(head, row)
         chain.push_leaf(frontier, chain.leaf_hash(head))
         size += 1
-    db.execute(_INSERT_EVENTS, events)
+    connection.execute(_INSERT_EVENTS, events[0] if len(events) == 1 else events)
     values: dict[str, Any] = {"size": size, "head_hash": head, "frontier": [[n, h.hex()] for n, h in frontier]}
     due = size // CHECKPOINT_EVERY > (size - len(events)) // CHECKPOINT_EVERY or (
         checkpointed_at is None or (now - checkpointed_at).total_seconds() >= CHECKPOINT_SECONDS
@@ -176,8 +179,8 @@ def append(db: Session, events: list[dict[str, Any]]) -> None:
     if due:
         _checkpoint(db, size, chain.frontier_root(frontier).hex(), head, now)
         values["checkpointed_at"] = now
-    db.execute(_STORE_HEAD, values)
-    db.flush()
+        db.flush()
+    connection.execute(_STORE_HEAD, values)
 
 
 def _checkpoint(db: Session, size: int, root: str, head: str, now: Any) -> AuditCheckpoint:
