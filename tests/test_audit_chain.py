@@ -307,14 +307,11 @@ _SHAPES = {
 }
 
 
-@pytest.mark.parametrize("index", range(len(_SHAPES["sqlite"])))
-def test_stored_values_of_another_shape_get_the_verdict_of_the_typed_reading(log, index, monkeypatch):
-    shapes = _SHAPES[BACKEND]
-    if index >= len(shapes):
-        pytest.skip(f"{len(shapes)} shapes on {BACKEND}")
+@pytest.mark.parametrize("change", _SHAPES[BACKEND])
+def test_stored_values_of_another_shape_get_the_verdict_of_the_typed_reading(log, change, monkeypatch):
     _, factory = log
     with factory() as db:
-        _tamper(db, shapes[index])
+        _tamper(db, change)
     quick = _verdict(factory)
     _typed_only(monkeypatch)
     typed = _verdict(factory)
