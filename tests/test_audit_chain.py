@@ -511,6 +511,13 @@ def test_the_cli_names_the_first_bad_entry_and_exits_non_zero(log, run_cli):
     assert f"event seq {seq} (position 2) was changed" in result.output
 
 
+@pytest.mark.parametrize("jobs", ["0", "65", "many"])
+def test_a_bad_number_of_verify_processes_is_named(run_cli, jobs):
+    result = run_cli("audit", "verify", "--jobs", jobs)
+    assert result.exit_code == 2
+    assert "--jobs" in result.output and "Traceback" not in result.output
+
+
 def test_a_partner_checks_two_kept_checkpoints_with_a_consistency_proof(client, as_user, run_cli, db):
     """What a partner agency does: keep signed checkpoints, later fetch a newer one and a
     proof of a few hashes that the newer log extends the older, and check both itself."""
