@@ -375,6 +375,25 @@ def test_a_deletion_is_found_and_named(log):
     assert "deleted" in problem.message
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        "UPDATE audit_events SET prev_hash = 'not a hash' WHERE seq = 8",
+        "UPDATE audit_events SET prev_hash = NULL WHERE seq = 15",
+        "UPDATE audit_events SET prev_hash = upper(prev_hash) WHERE seq = 8",
+        *(["UPDATE audit_events SET chain_index = '7x' WHERE seq = 8"] if BACKEND == "sqlite" else []),
+    ],
+)
+def test_a_broken_link_where_a_parallel_range_starts_is_named_as_by_one_walk(log, change):
+    """Ranges of seven seqs (see _verdict): seq 8 and 15 start one; the worker cannot
+    start there, so the range is walked after the events before it."""
+    _, factory = log
+    with factory() as db:
+        _tamper(db, change)
+    problem = _verdict(factory).first_problem
+    assert problem.kind in ("broken_link", "out_of_order") and problem.seq in (8, 15)
+
+
 def test_a_reorder_is_found_and_named(log):
     _, factory = log
     with factory() as db:

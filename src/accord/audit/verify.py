@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,8 +135,8 @@ def _walk(
         if first is None:
             first = (seq, chain_index, prev_hash)
             if start is None:
-                if not isinstance(chain_index, int):
-                    return first, None  # the seam check names it
+                if not _can_start_at(chain_index, prev_hash):
+                    return first, None  # the caller walks this range after the seam
                 count, head = chain_index, prev_hash
         link = _link_problem(seq, chain_index, prev_hash, count, head)
         if link is not None:
@@ -188,9 +189,16 @@ def _walk_in_parallel(db: Session, tree: _Tree, jobs: int) -> Problem | None:
     url = db.connection().engine.url.render_as_string(hide_password=False)
     context = multiprocessing.get_context("fork")
     with context.Pool(min(jobs, len(ranges)), _start_worker, (url, frozenset(tree.sizes))) as pool:
-        for stretch in pool.imap(_walk_range, ranges):
+        for bounds, stretch in zip(ranges, pool.imap(_walk_range, ranges), strict=True):
             if stretch.first is None:
                 continue  # no events in this range
+            if not _can_start_at(*stretch.first[1:]):
+                # A range whose first row has no usable position or link: walk it here,
+                # after the events before it, as the single walk does.
+                problem = _walk(rawlog.read(db, *bounds), lambda s, p: rawlog.typed_hash(db, s, p), tree.push, tree)[1]
+                if problem is not None:
+                    return problem
+                continue
             seam = _link_problem(*stretch.first, tree.count, tree.head)
             if seam is not None:
                 return seam
@@ -198,6 +206,14 @@ def _walk_in_parallel(db: Session, tree: _Tree, jobs: int) -> Problem | None:
             if stretch.problem is not None:
                 return stretch.problem
     return None
+
+
+_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def _can_start_at(chain_index: Any, prev_hash: Any) -> bool:
+    """Can a range be walked from this first row without the events before it?"""
+    return chain_index.__class__ is int and isinstance(prev_hash, str) and _HASH.fullmatch(prev_hash) is not None
 
 
 _worker: dict[str, Any] = {}
