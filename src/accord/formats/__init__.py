@@ -1,0 +1,1 @@
+"""Pure codecs for the exchange formats Accord speaks (CAP, EDXL, STIX, CoT, GeoJSON, iCalendar)."""
