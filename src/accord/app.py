@@ -42,6 +42,7 @@ from accord.core.ratelimit import SlidingWindowLimiter
 from accord.core.scheduler import Periodic
 from accord.directory import api as directory_api
 from accord.directory import pages as directory_pages
+from accord.operations import api as operations_api
 from accord.sharing import api as sharing_api
 from accord.sharing import pages as sharing_pages
 from accord.sharing.tasks import purge_task
@@ -305,6 +306,7 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
         directory_api.router,
         agreements_api.router,
         sharing_api.router,
+        operations_api.router,
         audit_api.router,
         accounts_pages.router,
         directory_pages.router,

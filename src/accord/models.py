@@ -19,12 +19,14 @@ from accord.audit.models import AuditAlert, AuditChainHead, AuditCheckpoint, Aud
 from accord.authz.models import Membership, Role, RolePermission
 from accord.core.db import Base
 from accord.directory.models import Agency, AgencyCapability, Person
+from accord.operations.models import ActivityEntry, Incident, IncidentParticipant
 from accord.sharing.models import Attachment, Record, RecordRecipient, RecordRevision, RetentionPolicy
 from accord.vault.models import DataKey
 
 metadata = Base.metadata
 
 __all__ = [
+    "ActivityEntry",
     "Agency",
     "AgencyCapability",
     "Agreement",
@@ -41,6 +43,8 @@ __all__ = [
     "Dispute",
     "GovernanceBody",
     "Grant",
+    "Incident",
+    "IncidentParticipant",
     "LoginAttempt",
     "Membership",
     "OptOut",

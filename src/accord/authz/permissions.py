@@ -30,6 +30,11 @@ PERMISSIONS: dict[str, str] = {
     "sharing:record:hold": "Place and release legal holds on one's agency's records (a held record is never purged)",
     "sharing:retention:manage": "Set how long one's agency keeps its records of each category before they are purged",
     "sharing:aggregate:read": "See de-identified counts (category, week, area) of the records one's agency may count",
+    # operations
+    "operations:incident:read": "See incidents one's agency leads or takes part in, and others as agreements allow",
+    "operations:incident:create": "Open incidents led by one's agency",
+    "operations:incident:update": "Steer incidents one's agency leads: status, severity, area, participating agencies",
+    "operations:log:write": "Write activity-log entries (ICS-214) for incidents one's agency takes part in",
     # accounts
     "accounts:self:manage": "Manage one's own MFA, sessions and API tokens",
     "accounts:user:read": "See user accounts of an agency",

@@ -26,12 +26,15 @@ _BASE = frozenset(
         "agreements:partnership:read",
         "agreements:agreement:read",
         "sharing:record:read",
+        "operations:incident:read",
     }
 )
 _WRITE_RECORDS = frozenset({"sharing:record:create", "sharing:record:update"})
 # De-identified trends (ADR 0010): analysts produce them, administrators answer for their
 # agency's use of them, auditors and privacy officers review what is published.
 _AGGREGATES = frozenset({"sharing:aggregate:read"})
+# Running an incident: commanders open and steer it; anyone on the command staff logs.
+_COMMAND = frozenset({"operations:incident:create", "operations:incident:update", "operations:log:write"})
 
 BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
     RoleDefinition(
@@ -88,9 +91,15 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
         "Incident commander",
         "Runs joint incidents and the operating picture.",
         False,
-        _BASE | _WRITE_RECORDS,
+        _BASE | _WRITE_RECORDS | _COMMAND,
     ),
-    RoleDefinition("logistics", "Logistics / finance", "Keeps resources, deployments and costs.", False, _BASE),
+    RoleDefinition(
+        "logistics",
+        "Logistics / finance",
+        "Keeps resources, deployments and costs.",
+        False,
+        _BASE | {"operations:log:write"},
+    ),
     RoleDefinition("trainer", "Training officer", "Runs trainings, exercises and after-action reviews.", False, _BASE),
     RoleDefinition(
         "auditor",

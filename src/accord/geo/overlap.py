@@ -194,7 +194,8 @@ def footprint_of_area(geojson: dict[str, Any], *, field: str = "area") -> Footpr
     return _footprint(shape(multi), field)
 
 
-def _point_coordinates(location: Any, field: str) -> tuple[float, float]:
+def point_coordinates(location: Any, field: str) -> tuple[float, float]:
+    """(lon, lat) of a GeoJSON Point, or FootprintError naming ``field`` and the fault."""
     if not isinstance(location, dict):
         raise FootprintError(field, "must be a GeoJSON Point object")
     if location.get("type") != "Point":
@@ -224,7 +225,7 @@ def footprint_of(location: dict[str, Any] | None, radius_m: float | None, area: 
             "location",
             "required: give location (a GeoJSON Point) with radius_m, or area (a GeoJSON Polygon or MultiPolygon)",
         )
-    lon, lat = _point_coordinates(location, "location")
+    lon, lat = point_coordinates(location, "location")
     if radius_m is None:
         raise FootprintError("radius_m", "required with location (metres, 1 to 200000)")
     return footprint_of_point(lon, lat, radius_m, field="location")

@@ -1,0 +1,1 @@
+"""Joint operations: incidents under unified command, their participants and activity logs."""

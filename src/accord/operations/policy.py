@@ -1,0 +1,97 @@
+"""Who sees an incident (ADR 14). Members of the lead agency and of every participating
+agency see the whole incident, its participants and its activity log. Any other agency
+sees the incident itself (not its log) as the agreements let it see an incident report
+from the lead agency: CLEAR to all, GREEN to the lead agency's partners, AMBER and
+AMBER+STRICT under a grant in force for incident reports shared for situational
+awareness, within the clause's retention period. The same grant rule as records
+(``agreements.queries.covering_grant_exists``), so agreements, opt-outs and retention
+apply unchanged."""
+
+from __future__ import annotations
+
+import uuid
+from functools import lru_cache
+
+from sqlalchemy import ColumnElement, Date, and_, bindparam, false, literal, or_, select
+
+from accord.agreements import queries as agreements
+from accord.agreements.vocab import TIER_RANK
+from accord.authz import Actor, register_policy
+from accord.core.db import UTCDateTime
+from accord.core.time import utcnow
+from accord.operations.models import ActivityEntry, Incident, IncidentParticipant
+from accord.operations.vocab import SHARED_AS_CATEGORY, SHARED_AS_PURPOSE
+
+CLEAR, GREEN = TIER_RANK["CLEAR"], TIER_RANK["GREEN"]
+NOW = bindparam("operations_now", callable_=utcnow, type_=UTCDateTime())
+TODAY = bindparam("operations_today", callable_=lambda: utcnow().date(), type_=Date())
+
+RolesKey = tuple[tuple[uuid.UUID, tuple[str, ...]], ...]
+
+
+def roles_key(actor: Actor, action: str) -> RolesKey:
+    """The caller's agencies holding ``action`` and its roles in each (a cache key)."""
+    found: dict[uuid.UUID, set[str]] = {}
+    for membership in actor.memberships:
+        if membership.agency_id is not None and action in membership.permissions:
+            found.setdefault(membership.agency_id, set()).add(membership.role)
+    return tuple(sorted((agency, tuple(sorted(roles))) for agency, roles in found.items()))
+
+
+def _taking_part(agencies: list[uuid.UUID]) -> ColumnElement[bool]:
+    participating = select(IncidentParticipant.incident_id).where(IncidentParticipant.agency_id.in_(agencies))
+    return or_(Incident.lead_agency_id.in_(agencies), Incident.id.in_(participating))
+
+
+@lru_cache(maxsize=1024)
+def _incident_predicate(key: RolesKey) -> ColumnElement[bool]:
+    if not key:
+        return false()
+    agencies = [agency for agency, _ in key]
+    roles = {agency: set(agency_roles) for agency, agency_roles in key}
+    return or_(
+        _taking_part(agencies),
+        Incident.tier_rank == CLEAR,
+        and_(
+            Incident.tier_rank == GREEN,
+            Incident.lead_agency_id.in_(agreements.partner_agencies_select(agencies, TODAY)),
+        ),
+        agreements.covering_grant_exists(
+            provider=Incident.lead_agency_id,
+            category=literal(SHARED_AS_CATEGORY),
+            purpose=literal(SHARED_AS_PURPOSE),
+            tier=Incident.tier_rank,
+            shared_at=Incident.updated_at,
+            roles=roles,
+            at=NOW,
+        ),
+    )
+
+
+@lru_cache(maxsize=1024)
+def _participant_only(key: RolesKey) -> ColumnElement[bool]:
+    if not key:
+        return false()
+    return _taking_part([agency for agency, _ in key])
+
+
+@register_policy(Incident)
+def incident_policy(actor: Actor, action: str) -> ColumnElement[bool]:
+    return _incident_predicate(roles_key(actor, action))
+
+
+@register_policy(ActivityEntry)
+def activity_policy(actor: Actor, action: str) -> ColumnElement[bool]:
+    """The log is part of "the whole incident": participating agencies only."""
+    return ActivityEntry.incident_id.in_(select(Incident.id).where(_participant_only(roles_key(actor, action))))
+
+
+@register_policy(IncidentParticipant)
+def participant_policy(actor: Actor, action: str) -> ColumnElement[bool]:
+    return IncidentParticipant.incident_id.in_(select(Incident.id).where(_incident_predicate(roles_key(actor, action))))
+
+
+def takes_part(actor: Actor, action: str, incident: Incident) -> bool:
+    """Whether the caller's agency (holding ``action``) leads or takes part in ``incident``."""
+    agencies = {agency for agency, _ in roles_key(actor, action)}
+    return incident.lead_agency_id in agencies or any(p.agency_id in agencies for p in incident.participants)

@@ -1,0 +1,41 @@
+"""The words of joint operations: incident types, severities, statuses and how they move."""
+
+from __future__ import annotations
+
+INCIDENT_TYPES: dict[str, str] = {
+    "flood": "Flood",
+    "wildfire": "Wildfire",
+    "hazmat": "Hazardous-materials release",
+    "mass_casualty": "Mass-casualty incident",
+    "active_threat": "Active threat",
+    "severe_weather": "Severe weather",
+    "public_health_outbreak": "Public-health outbreak",
+    "cyber_infrastructure": "Cyber attack on infrastructure",
+    "planned_event": "Planned event",
+    "structure_fire": "Structure fire",
+    "search_rescue": "Search and rescue",
+    "transportation": "Major transportation incident",
+    "utility_outage": "Utility outage",
+    "civil_disturbance": "Civil disturbance",
+    "other": "Other",
+}
+
+# CAP 1.2's severity words, so an incident's alert says what the incident says.
+SEVERITIES = ("minor", "moderate", "severe", "extreme")
+
+STATUSES = ("reported", "active", "contained", "closed")
+# reported -> active -> contained -> closed; a contained incident can flare up again, and a
+# report that turns out to be nothing is closed without ever being active. Closed is final.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "reported": frozenset({"active", "closed"}),
+    "active": frozenset({"contained", "closed"}),
+    "contained": frozenset({"active", "closed"}),
+    "closed": frozenset(),
+}
+
+# Who outside the participating agencies may see an incident follows TLP like records do;
+# RED (named people only) is for records, not for an incident a whole command post runs.
+INCIDENT_TIERS = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT")
+# The grant an outside agency needs: incident reports shared for situational awareness.
+SHARED_AS_CATEGORY = "incident_report"
+SHARED_AS_PURPOSE = "situational_awareness"
