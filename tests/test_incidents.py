@@ -30,7 +30,7 @@ def world(db: Any, as_user: Any) -> dict[str, Any]:
         agency = Agency(
             name=f"Incident test {name} {tag}",
             short_name=f"I{name}{tag}",
-            kind="fire",
+            kind="police",
             level="local",
             jurisdiction_name="Test",
         )

@@ -2,7 +2,7 @@
 log (ICS-214; UPDATE and DELETE refused by triggers, as for the audit log).
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-22 12:14:07.110621
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import accord.core.db
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,6 +35,7 @@ from accord.audit.service import record_event
 from accord.authz.actor import ANONYMOUS, Actor
 from accord.authz.deps import Public
 from accord.config import Settings, get_settings
+from accord.core import events
 from accord.core.db import make_engine, make_session_factory
 from accord.core.deps import DB
 from accord.core.errors import AccordError, AuthenticationFailed, PermissionDenied
@@ -248,9 +250,13 @@ def _lifespan(settings: Settings, session_factory: sessionmaker[Session]) -> Any
             jobs.append(Periodic("retention-purge", minutes * 60, lambda: purge_task(session_factory)))
         for job in jobs:
             job.start()
+        broker = events.get_broker()
+        if isinstance(broker, events.NatsBroker):  # connect (and create the stream) before serving
+            await run_in_threadpool(broker.start)
         yield
         for job in jobs:
             job.stop()
+        events.get_broker().close()
 
     return lifespan
 
@@ -259,6 +265,7 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
     settings = settings or get_settings()
     audit_service.configure(settings)
     vault_service.configure(settings)
+    events.configure(settings)
     if session_factory is None:
         session_factory = make_session_factory(make_engine(settings.database_url))
     app = FastAPI(

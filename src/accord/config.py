@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     previous_master_keys: str = ""
     # How often `accord serve` runs the retention purge (minutes); 0 leaves it to the CLI.
     purge_interval_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
+    # NATS JetStream for live events shared by several `accord serve` workers or hosts
+    # (ADR 14); unset: the in-process broker.
+    nats_url: str | None = None
 
     @property
     def is_production(self) -> bool:

@@ -18,6 +18,7 @@ from accord.agreements.models import (
 from accord.audit.models import AuditAlert, AuditChainHead, AuditCheckpoint, AuditEvent
 from accord.authz.models import Membership, Role, RolePermission
 from accord.core.db import Base
+from accord.core.events.models import OutboxEvent
 from accord.directory.models import Agency, AgencyCapability, Person
 from accord.operations.models import ActivityEntry, Incident, IncidentParticipant
 from accord.sharing.models import Attachment, Record, RecordRecipient, RecordRevision, RetentionPolicy
@@ -48,6 +49,7 @@ __all__ = [
     "LoginAttempt",
     "Membership",
     "OptOut",
+    "OutboxEvent",
     "Partnership",
     "PartnershipMember",
     "Person",
