@@ -3,6 +3,7 @@ append-only activity log, and who sees what (ADR 14) — on both databases."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -202,3 +203,21 @@ def test_bad_log_entries_are_refused_naming_the_field(client, world):
         response = client.post(url, json=body, headers=headers)
         assert response.status_code == 422, response.text
         assert any(field in p["field"] for p in response.json()["error"]["fields"]), response.json()
+
+
+def test_every_change_announces_a_live_event_after_commit(client, world, db):
+    """Ids and states only: recipients re-read the incident through authz.scope."""
+    incident = _open(client, world)
+    headers = world["people"]["commander"][0]
+    client.patch(f"/api/v1/incidents/{incident['id']}", json={"status": "active"}, headers=headers)
+    client.post(f"/api/v1/incidents/{incident['id']}/log", json={"text": "Command post set up"}, headers=headers)
+    refused = client.patch(f"/api/v1/incidents/{incident['id']}", json={"status": "reported"}, headers=headers)
+    assert refused.status_code == 409
+    db.rollback()
+    rows = db.execute(
+        text("SELECT kind, payload FROM event_outbox WHERE object_id = :id ORDER BY id"), {"id": incident["id"]}
+    ).all()
+    assert [kind for kind, _ in rows] == ["incident.created", "incident.updated", "incident.activity.logged"]
+    payloads = [p if isinstance(p, dict) else json.loads(p) for _, p in rows]
+    assert payloads[1] == {"status": "active", "changed": ["status"]}
+    assert all(set(p) <= {"status", "changed", "entry", "agency_id"} for p in payloads)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from accord.agreements.vocab import TIER_RANK
 from accord.audit.service import record_event
 from accord.authz import Actor
+from accord.core import events
 from accord.core.errors import Conflict, InvalidInput, PermissionDenied
 from accord.core.time import utcnow
 from accord.directory import queries as directory
@@ -28,6 +29,19 @@ from accord.operations.vocab import TRANSITIONS
 CREATE, UPDATE, LOG = "operations:incident:create", "operations:incident:update", "operations:log:write"
 # An activity entry may be written a little ahead of the server's clock, never much more.
 CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _announce(db: Session, kind: str, incident: Incident, **payload: Any) -> None:
+    """A live event for the incident's map and boards; recipients re-read the incident
+    through ``authz.scope``, so the payload carries ids and states, never content."""
+    events.emit(
+        db,
+        kind=kind,
+        object_type="incident",
+        object_id=incident.id,
+        agency_id=incident.lead_agency_id,
+        payload={"status": incident.status} | payload,
+    )
 
 
 def _agencies(actor: Actor, permission: str) -> list[uuid.UUID]:
@@ -115,6 +129,7 @@ def create_incident(db: Session, *, actor: Actor, data: IncidentCreate) -> Incid
             "participants": len(participants),
         },
     )
+    _announce(db, "incident.created", incident)
     return incident
 
 
@@ -169,6 +184,7 @@ def update_incident(db: Session, *, actor: Actor, incident_id: uuid.UUID, data: 
             object_id=incident.id,
             details={"changed": changes},
         )
+        _announce(db, "incident.updated", incident, changed=sorted(changes))
     return incident
 
 
@@ -193,6 +209,7 @@ def add_participant(db: Session, *, actor: Actor, incident_id: uuid.UUID, agency
         object_id=incident.id,
         details={"agency_id": str(agency_id)},
     )
+    _announce(db, "incident.participant.added", incident, agency_id=str(agency_id))
     return incident
 
 
@@ -240,4 +257,5 @@ def log_activity(db: Session, *, actor: Actor, incident_id: uuid.UUID, data: Act
         object_id=incident.id,
         details={"entry": str(entry.id)} | ({"corrects": str(data.corrects_id)} if data.corrects_id else {}),
     )
+    _announce(db, "incident.activity.logged", incident, entry=str(entry.id))
     return entry
