@@ -1,7 +1,18 @@
 """Who may do what: actors, named permissions, roles as data, and the one door
 (``scope`` for reads, ``require`` for commands)."""
 
-from accord.authz.actor import ALL_AGENCIES, ANONYMOUS, Actor, MembershipGrant
+from accord.authz.actor import ALL_AGENCIES, ANONYMOUS, Actor, MembershipGrant, RolesKey, roles_by_agency, roles_key
 from accord.authz.scope import register_policy, require, scope
 
-__all__ = ["ALL_AGENCIES", "ANONYMOUS", "Actor", "MembershipGrant", "register_policy", "require", "scope"]
+__all__ = [
+    "ALL_AGENCIES",
+    "ANONYMOUS",
+    "Actor",
+    "MembershipGrant",
+    "RolesKey",
+    "register_policy",
+    "require",
+    "roles_by_agency",
+    "roles_key",
+    "scope",
+]

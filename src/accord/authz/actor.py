@@ -71,3 +71,21 @@ class Actor:
 
 
 ANONYMOUS: Final = Actor(user_id=None, username="anonymous")
+
+
+RolesKey = tuple[tuple[uuid.UUID, tuple[str, ...]], ...]
+
+
+def roles_by_agency(actor: Actor, action: str) -> dict[uuid.UUID, set[str]]:
+    """The caller's agencies holding ``action`` and its roles in each. Only agency
+    memberships count: a platform-wide role runs the platform, not an agency's data."""
+    found: dict[uuid.UUID, set[str]] = {}
+    for membership in actor.memberships:
+        if membership.agency_id is not None and action in membership.permissions:
+            found.setdefault(membership.agency_id, set()).add(membership.role)
+    return found
+
+
+def roles_key(actor: Actor, action: str) -> RolesKey:
+    """``roles_by_agency`` as a hashable key (the modules cache their predicates by it)."""
+    return tuple(sorted((agency, tuple(sorted(roles))) for agency, roles in roles_by_agency(actor, action).items()))

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Date, and_, bindparam, false, literal, or_
 
 from accord.agreements import queries as agreements
 from accord.agreements.vocab import TIER_RANK
-from accord.authz import Actor, register_policy
+from accord.authz import Actor, RolesKey, register_policy, roles_key
 from accord.core.db import UTCDateTime
 from accord.core.time import utcnow
 from accord.operations.models import ActivityEntry, Incident, IncidentParticipant
@@ -25,17 +25,6 @@ from accord.operations.vocab import SHARED_AS_CATEGORY, SHARED_AS_PURPOSE
 CLEAR, GREEN = TIER_RANK["CLEAR"], TIER_RANK["GREEN"]
 NOW = bindparam("operations_now", callable_=utcnow, type_=UTCDateTime())
 TODAY = bindparam("operations_today", callable_=lambda: utcnow().date(), type_=Date())
-
-RolesKey = tuple[tuple[uuid.UUID, tuple[str, ...]], ...]
-
-
-def roles_key(actor: Actor, action: str) -> RolesKey:
-    """The caller's agencies holding ``action`` and its roles in each (a cache key)."""
-    found: dict[uuid.UUID, set[str]] = {}
-    for membership in actor.memberships:
-        if membership.agency_id is not None and action in membership.permissions:
-            found.setdefault(membership.agency_id, set()).add(membership.role)
-    return tuple(sorted((agency, tuple(sorted(roles))) for agency, roles in found.items()))
 
 
 def _taking_part(agencies: list[uuid.UUID]) -> ColumnElement[bool]:

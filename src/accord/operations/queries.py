@@ -16,8 +16,8 @@ from accord.operations.schemas import IncidentFilter
 READ = "operations:incident:read"
 
 
-def get_incident(db: Session, actor: Actor, incident_id: uuid.UUID, action: str = READ) -> Incident:
-    incident = db.scalar(scope(actor, action, select(Incident).where(Incident.id == incident_id)))
+def get_incident(db: Session, actor: Actor, incident_id: uuid.UUID) -> Incident:
+    incident = db.scalar(scope(actor, READ, select(Incident).where(Incident.id == incident_id)))
     if incident is None:
         raise NotFound("incident")
     return incident

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from accord.agreements.vocab import TIER_RANK
 from accord.audit.service import record_event
-from accord.authz import Actor
+from accord.authz import Actor, roles_key
 from accord.core import events
 from accord.core.errors import Conflict, InvalidInput, PermissionDenied
 from accord.core.time import utcnow
@@ -22,7 +22,7 @@ from accord.geo.geojson import bbox_of, validate_area
 from accord.geo.overlap import point_coordinates
 from accord.operations import queries
 from accord.operations.models import ActivityEntry, Incident, IncidentParticipant
-from accord.operations.policy import roles_key, takes_part
+from accord.operations.policy import takes_part
 from accord.operations.schemas import ActivityCreate, IncidentCreate, IncidentUpdate
 from accord.operations.vocab import TRANSITIONS
 

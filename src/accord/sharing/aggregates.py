@@ -50,7 +50,7 @@ from accord.agreements.models import Grant
 from accord.agreements.schemas import Category
 from accord.agreements.vocab import RECORD_CATEGORIES, TIERS
 from accord.audit.service import record_event
-from accord.authz import Actor, register_policy, scope
+from accord.authz import Actor, RolesKey, register_policy, roles_by_agency, roles_key, scope
 from accord.core.db import Base
 from accord.core.errors import InvalidInput, PermissionDenied
 from accord.core.schemas import Strict
@@ -58,10 +58,9 @@ from accord.core.time import utcnow
 from accord.directory import queries as directory
 from accord.directory.schemas import AgencyFilter
 from accord.geo.geojson import centroid_of
-from accord.sharing import policy
 from accord.sharing.access_report import csv_safe
 from accord.sharing.models import Record
-from accord.sharing.policy import CLEAR, NOW, RED, RolesKey
+from accord.sharing.policy import CLEAR, NOW, RED
 
 AGGREGATE = "sharing:aggregate:read"
 THRESHOLD = 11  # a published count is never below this
@@ -150,7 +149,7 @@ def countable_policy(actor: Actor, action: str) -> ColumnElement[bool]:
     """Records the caller's agencies may count (never read: that is ``record_policy``)."""
     if action != AGGREGATE:
         return false()
-    return _countable(policy.roles_key(actor, action))
+    return _countable(roles_key(actor, action))
 
 
 def forget_predicates() -> None:
@@ -591,7 +590,7 @@ def _h3_name(cell: str, areas: Sequence[Area]) -> str:
 def _clauses(db: Session, counter: Actor, agency: uuid.UUID, categories: list[str]) -> list[PopulationClause]:
     """The clauses in force whose grants let ``agency`` count others' records (whatever
     records exist: nothing here depends on them)."""
-    roles = policy.roles_by_agency(counter, AGGREGATE).get(agency, set())
+    roles = roles_by_agency(counter, AGGREGATE).get(agency, set())
     grants = [
         g
         for g in agreements.active_grants(db, [agency], utcnow())

@@ -16,7 +16,7 @@ from starlette.datastructures import FormData, UploadFile
 from accord.accounts import queries as accounts
 from accord.agreements import queries as agreements
 from accord.agreements.vocab import LABELS, PURPOSES, RECORD_CATEGORIES, TIERS
-from accord.authz import Actor
+from accord.authz import Actor, roles_by_agency
 from accord.authz.deps import Permission
 from accord.core.deps import DB
 from accord.core.errors import AccordError, InvalidInput, PermissionDenied
@@ -25,7 +25,6 @@ from accord.directory import queries as directory
 from accord.sharing import access_report, aggregates, protect, queries, retention, service
 from accord.sharing.access import Access, masked_body
 from accord.sharing.categories import SPECS
-from accord.sharing.policy import roles_by_agency
 from accord.sharing.schemas import (
     AccessReportFilter,
     AccessRowRead,

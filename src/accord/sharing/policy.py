@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Date, and_, bindparam, false, or_, select
 
 from accord.agreements import queries as agreements
 from accord.agreements.vocab import TIER_RANK
-from accord.authz import Actor, register_policy
+from accord.authz import Actor, RolesKey, register_policy, roles_by_agency, roles_key
 from accord.core.db import UTCDateTime
 from accord.core.time import utcnow
 from accord.sharing.models import Attachment, Record, RecordRecipient, RecordRevision, RetentionPolicy
@@ -31,22 +31,6 @@ CLEAR, GREEN, AMBER, STRICT, RED = (TIER_RANK[t] for t in ("CLEAR", "GREEN", "AM
 # query), so an agreement that expires between two requests still stops the second.
 NOW = bindparam("sharing_now", callable_=utcnow, type_=UTCDateTime())
 TODAY = bindparam("sharing_today", callable_=lambda: utcnow().date(), type_=Date())
-
-RolesKey = tuple[tuple[uuid.UUID, tuple[str, ...]], ...]
-
-
-def roles_by_agency(actor: Actor, action: str) -> dict[uuid.UUID, set[str]]:
-    """The caller's agencies (holding ``action``) and its roles in each."""
-    found: dict[uuid.UUID, set[str]] = {}
-    for membership in actor.memberships:
-        if membership.agency_id is not None and action in membership.permissions:
-            found.setdefault(membership.agency_id, set()).add(membership.role)
-    return found
-
-
-def roles_key(actor: Actor, action: str) -> RolesKey:
-    """Everything the predicate reads from the caller, as a key for the predicate cache."""
-    return tuple(sorted((agency, tuple(sorted(roles))) for agency, roles in roles_by_agency(actor, action).items()))
 
 
 def _visible(

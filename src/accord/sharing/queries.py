@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from accord.agreements import queries as agreements
 from accord.agreements.vocab import TIER_RANK
-from accord.authz import Actor, scope
+from accord.authz import Actor, roles_by_agency, roles_key, scope
 from accord.core.errors import NotFound, PermissionDenied
 from accord.core.time import utcnow
 from accord.sharing import policy, protect, search
@@ -30,7 +30,7 @@ def viewer_for(db: Session, actor: Actor, rows: Sequence[Shared], at: datetime |
     """What the caller's agencies hold that bears on ``rows``: only the grants that could
     cover one of them are loaded (an agency may receive thousands; a page needs a few),
     and its partners only when a GREEN row of another agency is covered by no grant."""
-    roles = policy.roles_by_agency(actor, READ)
+    roles = roles_by_agency(actor, READ)
     now = at or utcnow()
     agencies = sorted(roles)
     foreign = [r for r in rows if r.owner_agency_id not in roles]
@@ -65,7 +65,7 @@ class _Caller:
 
 
 def _caller(actor: Actor) -> _Caller:
-    return _Caller((actor.has(READ), policy.roles_key(actor, READ), actor.user_id), actor)
+    return _Caller((actor.has(READ), roles_key(actor, READ), actor.user_id), actor)
 
 
 @dataclass(frozen=True)

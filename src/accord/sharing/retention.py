@@ -18,13 +18,12 @@ from sqlalchemy.orm import Session
 
 from accord.agreements.vocab import RECORD_CATEGORIES
 from accord.audit.service import record_event
-from accord.authz import Actor, scope
+from accord.authz import Actor, roles_by_agency, scope
 from accord.core.errors import InvalidInput, NotFound, PermissionDenied
 from accord.core.time import utcnow
 from accord.directory import queries as directory
 from accord.sharing import queries
 from accord.sharing.models import Record, RetentionPolicy
-from accord.sharing.policy import roles_by_agency
 from accord.sharing.schemas import RetentionRead
 from accord.vault import service as vault
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from accord.accounts import queries as accounts
 from accord.agreements.vocab import LABELS, TIER_RANK
 from accord.audit.service import record_event
-from accord.authz import Actor
+from accord.authz import Actor, roles_by_agency
 from accord.core.errors import Conflict, FieldProblem, InvalidInput, InvalidInputs, PermissionDenied
 from accord.core.time import utcnow
 from accord.directory import queries as directory
@@ -21,7 +21,6 @@ from accord.sharing import files, protect, queries
 from accord.sharing.access import Access
 from accord.sharing.categories import BODY_MODELS, labelled_fields
 from accord.sharing.models import Attachment, Record, RecordRecipient, RecordRevision
-from accord.sharing.policy import roles_by_agency
 from accord.sharing.schemas import RecordCreate, RecordUpdate
 
 CREATE = "sharing:record:create"
