@@ -217,7 +217,24 @@ def test_every_change_announces_a_live_event_after_commit(client, world, db):
     rows = db.execute(
         text("SELECT kind, payload FROM event_outbox WHERE object_id = :id ORDER BY id"), {"id": incident["id"]}
     ).all()
-    assert [kind for kind, _ in rows] == ["incident.created", "incident.updated", "incident.activity.logged"]
+    assert [kind for kind, _ in rows] == ["incident.created", "incident.updated"]
     payloads = [p if isinstance(p, dict) else json.loads(p) for _, p in rows]
     assert payloads[1] == {"status": "active", "changed": ["status"]}
-    assert all(set(p) <= {"status", "changed", "entry", "agency_id"} for p in payloads)
+    assert all(set(p) <= {"status", "changed", "agency_id"} for p in payloads)
+    # A log entry is its own object: only those who may read the log receive it.
+    logged = db.execute(
+        text("SELECT object_type, payload FROM event_outbox WHERE kind = 'incident.activity.logged' ORDER BY id DESC")
+    ).first()
+    assert logged is not None and logged[0] == "activity"
+    assert (logged[1] if isinstance(logged[1], dict) else json.loads(logged[1])) == {"incident_id": incident["id"]}
+
+
+def test_a_planned_event_may_start_in_the_future_and_an_incident_may_not(client, world):
+    later = (utcnow() + timedelta(days=3)).isoformat()
+    planned = _open(client, world, type="planned_event", name="Riverfest", started_at=later)
+    assert planned["type"] == "planned_event"
+    body = {"lead_agency_id": str(world["ids"]["LEAD"]), "name": "Flood", "type": "flood", "severity": "minor"}
+    refused = client.post(
+        "/api/v1/incidents", json=body | {"started_at": later}, headers=world["people"]["commander"][0]
+    )
+    assert assert_error(refused, 422, "invalid")["fields"][0]["field"] == "started_at"

@@ -19,6 +19,7 @@ from accord.agreements.vocab import TIER_RANK
 from accord.authz import Actor, RolesKey, register_policy, roles_key
 from accord.core.db import UTCDateTime
 from accord.core.time import utcnow
+from accord.operations.live import register_live
 from accord.operations.models import ActivityEntry, Incident, IncidentParticipant
 from accord.operations.vocab import SHARED_AS_CATEGORY, SHARED_AS_PURPOSE
 
@@ -78,6 +79,10 @@ def activity_policy(actor: Actor, action: str) -> ColumnElement[bool]:
 @register_policy(IncidentParticipant)
 def participant_policy(actor: Actor, action: str) -> ColumnElement[bool]:
     return IncidentParticipant.incident_id.in_(select(Incident.id).where(_incident_predicate(roles_key(actor, action))))
+
+
+register_live("incident", Incident, "operations:incident:read")
+register_live("activity", ActivityEntry, "operations:incident:read")
 
 
 def takes_part(actor: Actor, action: str, incident: Incident) -> bool:

@@ -24,7 +24,7 @@ from accord.operations import queries
 from accord.operations.models import ActivityEntry, Incident, IncidentParticipant
 from accord.operations.policy import takes_part
 from accord.operations.schemas import ActivityCreate, IncidentCreate, IncidentUpdate
-from accord.operations.vocab import TRANSITIONS
+from accord.operations.vocab import PLANNED_EVENT, TRANSITIONS
 
 CREATE, UPDATE, LOG = "operations:incident:create", "operations:incident:update", "operations:log:write"
 # An activity entry may be written a little ahead of the server's clock, never much more.
@@ -85,8 +85,8 @@ def create_incident(db: Session, *, actor: Actor, data: IncidentCreate) -> Incid
         if not directory.agency_exists(db, agency_id):
             raise InvalidInput(f"participants[{index}]", "no such agency")
     started_at = data.started_at or utcnow()
-    if started_at > utcnow() + CLOCK_SKEW:
-        raise InvalidInput("started_at", "an incident cannot start in the future; plan an event instead")
+    if started_at > utcnow() + CLOCK_SKEW and data.type != PLANNED_EVENT:
+        raise InvalidInput("started_at", "an incident cannot start in the future; only a planned event can")
     place = _place(data.location, data.area)
     incident = Incident(
         name=data.name,
@@ -257,5 +257,12 @@ def log_activity(db: Session, *, actor: Actor, incident_id: uuid.UUID, data: Act
         object_id=incident.id,
         details={"entry": str(entry.id)} | ({"corrects": str(data.corrects_id)} if data.corrects_id else {}),
     )
-    _announce(db, "incident.activity.logged", incident, entry=str(entry.id))
+    events.emit(
+        db,
+        kind="incident.activity.logged",
+        object_type="activity",
+        object_id=entry.id,
+        agency_id=author_agency,
+        payload={"incident_id": str(incident.id)},
+    )
     return entry

@@ -20,6 +20,9 @@ INCIDENT_TYPES: dict[str, str] = {
     "other": "Other",
 }
 
+# The one type that may start in the future: a festival, a parade, a summit.
+PLANNED_EVENT = "planned_event"
+
 # CAP 1.2's severity words, so an incident's alert says what the incident says.
 SEVERITIES = ("minor", "moderate", "severe", "extreme")
 
