@@ -45,6 +45,8 @@ from accord.core.scheduler import Periodic
 from accord.directory import api as directory_api
 from accord.directory import pages as directory_pages
 from accord.operations import api as operations_api
+from accord.operations.stream import Dispatcher
+from accord.operations.tasks import live_history_task
 from accord.sharing import api as sharing_api
 from accord.sharing import pages as sharing_pages
 from accord.sharing.tasks import purge_task
@@ -243,11 +245,14 @@ def _lifespan(settings: Settings, session_factory: sessionmaker[Session]) -> Any
     """Scheduled jobs run inside each server process (they tolerate running in several)."""
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         jobs: list[Periodic] = []
         if settings.purge_interval_minutes and settings.env != "test":
             minutes = settings.purge_interval_minutes
             jobs.append(Periodic("retention-purge", minutes * 60, lambda: purge_task(session_factory)))
+        if settings.env != "test":
+            hours = settings.live_history_hours
+            jobs.append(Periodic("live-history", 600, lambda: live_history_task(session_factory, keep_hours=hours)))
         for job in jobs:
             job.start()
         broker = events.get_broker()
@@ -256,6 +261,7 @@ def _lifespan(settings: Settings, session_factory: sessionmaker[Session]) -> Any
         yield
         for job in jobs:
             job.stop()
+        await app.state.live_dispatcher.stop()
         events.get_broker().close()
 
     return lifespan
@@ -282,6 +288,7 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
     app.state.session_factory = session_factory
     app.state.resolve_actor = make_resolver(settings, session_factory)
     app.state.login_limiter = SlidingWindowLimiter(settings.login_rate_per_minute, 60)
+    app.state.live_dispatcher = Dispatcher(session_factory)
     install_error_handlers(app)
 
     @app.get("/healthz", tags=["platform"])
@@ -314,6 +321,8 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
         agreements_api.router,
         sharing_api.router,
         operations_api.router,
+        operations_api.map_router,
+        operations_api.live_router,
         audit_api.router,
         accounts_pages.router,
         directory_pages.router,

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     # NATS JetStream for live events shared by several `accord serve` workers or hosts
     # (ADR 14); unset: the in-process broker.
     nats_url: str | None = None
+    # The JetStream stream and subject; installations sharing one NATS server each need
+    # their own.
+    nats_stream: str = Field(default="ACCORD_EVENTS", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    nats_subject: str = Field(default="accord.events", pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){0,7}$")
+    # How long the outbox keeps live events for reconnecting clients (hours).
+    live_history_hours: int = Field(default=48, ge=1, le=24 * 30)
 
     @property
     def is_production(self) -> bool:

@@ -20,7 +20,17 @@ from accord.authz.models import Membership, Role, RolePermission
 from accord.core.db import Base
 from accord.core.events.models import OutboxEvent
 from accord.directory.models import Agency, AgencyCapability, Person
-from accord.operations.models import ActivityEntry, Incident, IncidentParticipant
+from accord.operations.models import (
+    ActivityEntry,
+    CommandAssignment,
+    Incident,
+    IncidentParticipant,
+    MapLayer,
+    Objective,
+    OperationalPeriod,
+    Task,
+    TaskUpdate,
+)
 from accord.sharing.models import Attachment, Record, RecordRecipient, RecordRevision, RetentionPolicy
 from accord.vault.models import DataKey
 
@@ -39,6 +49,7 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEvent",
     "Clause",
+    "CommandAssignment",
     "DataKey",
     "Decision",
     "Dispute",
@@ -47,7 +58,10 @@ __all__ = [
     "Incident",
     "IncidentParticipant",
     "LoginAttempt",
+    "MapLayer",
     "Membership",
+    "Objective",
+    "OperationalPeriod",
     "OptOut",
     "OutboxEvent",
     "Partnership",
@@ -61,6 +75,8 @@ __all__ = [
     "Role",
     "RolePermission",
     "Signature",
+    "Task",
+    "TaskUpdate",
     "User",
     "UserSession",
     "VersionParty",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from accord.authz import Actor, scope
 from accord.authz.models import Membership, Role
 from accord.core.db import contains
 from accord.core.errors import NotFound
+from accord.core.time import utcnow
 
 SELF = "accounts:self:manage"
 
@@ -90,3 +92,29 @@ def usernames_of(db: Session, user_ids: list[uuid.UUID]) -> list[str]:
     if not user_ids:
         return []
     return list(db.scalars(select(User.username).where(User.id.in_(user_ids)).order_by(User.username)))
+
+
+def credential_stands(
+    db: Session, *, user_id: uuid.UUID, session_id: uuid.UUID | None, token_id: uuid.UUID | None, idle_minutes: int
+) -> bool:
+    """Whether the session or API token a long-lived request (a live stream) was opened
+    with still stands: not revoked, not expired, not idle past the limit, its user active
+    and not locked. Reads only: a stream keeps nobody's session alive by itself."""
+    user = db.get(User, user_id)
+    if user is None or not user.is_active or user.locked_at is not None:
+        return False
+    now = utcnow()
+    if session_id is not None:
+        session = db.get(UserSession, session_id)
+        return (
+            session is not None
+            and session.user_id == user_id
+            and session.revoked_at is None
+            and session.state == "active"
+            and now < session.expires_at
+            and now - session.last_seen_at <= timedelta(minutes=idle_minutes)
+        )
+    if token_id is not None:
+        token = db.get(ApiToken, token_id)
+        return token is not None and token.user_id == user_id and token.revoked_at is None and now < token.expires_at
+    return False

@@ -35,6 +35,9 @@ PERMISSIONS: dict[str, str] = {
     "operations:incident:create": "Open incidents led by one's agency",
     "operations:incident:update": "Steer incidents one's agency leads: status, severity, area, participating agencies",
     "operations:log:write": "Write activity-log entries (ICS-214) for incidents one's agency takes part in",
+    "operations:task:write": "Assign tasks in incidents one's agency takes part in and report on them",
+    "operations:layer:publish": "Publish GeoJSON layers of one's agency on the common operating picture",
+    "operations:live:read": "Receive live updates of what one may see (incidents, tasks, logs, map objects)",
     # accounts
     "accounts:self:manage": "Manage one's own MFA, sessions and API tokens",
     "accounts:user:read": "See user accounts of an agency",

@@ -27,6 +27,7 @@ _BASE = frozenset(
         "agreements:agreement:read",
         "sharing:record:read",
         "operations:incident:read",
+        "operations:live:read",
     }
 )
 _WRITE_RECORDS = frozenset({"sharing:record:create", "sharing:record:update"})
@@ -34,7 +35,15 @@ _WRITE_RECORDS = frozenset({"sharing:record:create", "sharing:record:update"})
 # agency's use of them, auditors and privacy officers review what is published.
 _AGGREGATES = frozenset({"sharing:aggregate:read"})
 # Running an incident: commanders open and steer it; anyone on the command staff logs.
-_COMMAND = frozenset({"operations:incident:create", "operations:incident:update", "operations:log:write"})
+_COMMAND = frozenset(
+    {
+        "operations:incident:create",
+        "operations:incident:update",
+        "operations:log:write",
+        "operations:task:write",
+        "operations:layer:publish",
+    }
+)
 
 BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
     RoleDefinition(
@@ -64,6 +73,7 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
             "agreements:agreement:manage",
             "sharing:record:hold",
             "sharing:retention:manage",
+            "operations:layer:publish",
         }
         | _AGGREGATES,
     ),
@@ -98,7 +108,7 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
         "Logistics / finance",
         "Keeps resources, deployments and costs.",
         False,
-        _BASE | {"operations:log:write"},
+        _BASE | {"operations:log:write", "operations:task:write"},
     ),
     RoleDefinition("trainer", "Training officer", "Runs trainings, exercises and after-action reviews.", False, _BASE),
     RoleDefinition(

@@ -113,3 +113,83 @@ def area_km2(area: dict[str, Any]) -> float:
     geom = shape(area)
     lat = math.radians(geom.centroid.y)
     return float(geom.area) * 111.32 * 111.32 * math.cos(lat)
+
+
+MAX_FEATURES = 5_000
+_LINE_KINDS = {"LineString", "MultiPoint"}
+_PROPERTY_BYTES = 2_000
+
+
+def _geometry_problems(geometry: Any, path: str, budget: list[int]) -> list[str]:
+    """Problems of one Point, MultiPoint, LineString, MultiLineString, Polygon or
+    MultiPolygon (GeoJSON's simple geometries); an empty list when it is well formed."""
+    if not isinstance(geometry, dict):
+        return [f"{path}: must be a GeoJSON geometry object"]
+    kind, coords = geometry.get("type"), geometry.get("coordinates")
+    if kind == "Point":
+        problem = _position_problem(coords, f"{path}.coordinates")
+        return [problem] if problem else []
+    if kind in _LINE_KINDS or kind == "MultiLineString":
+        lines = coords if kind == "MultiLineString" else [coords]
+        if not isinstance(lines, list) or not lines:
+            return [f"{path}.coordinates: must be a non-empty list"]
+        for i, line in enumerate(lines):
+            lpath = f"{path}.coordinates" + (f"[{i}]" if kind == "MultiLineString" else "")
+            if not isinstance(line, list) or len(line) < (1 if kind == "MultiPoint" else 2):
+                return [f"{lpath}: needs {'a position' if kind == 'MultiPoint' else 'at least 2 positions'}"]
+            budget[0] += len(line)
+            if budget[0] > MAX_POSITIONS:
+                return [f"{path}: too many positions (limit {MAX_POSITIONS})"]
+            for p, pos in enumerate(line):
+                problem = _position_problem(pos, f"{lpath}[{p}]")
+                if problem:
+                    return [problem]
+        return []
+    if kind == "Polygon":
+        return _polygon_problems(coords, f"{path}.coordinates", budget)
+    if kind == "MultiPolygon":
+        if not isinstance(coords, list) or not coords:
+            return [f"{path}.coordinates: a MultiPolygon needs at least one polygon"]
+        found: list[str] = []
+        for i, poly in enumerate(coords):
+            found.extend(_polygon_problems(poly, f"{path}.coordinates[{i}]", budget))
+        return found
+    return [f"{path}.type: must be a GeoJSON geometry type (Point, LineString, Polygon, Multi...), not {kind!r}"]
+
+
+def validate_feature_collection(value: Any, field: str = "features") -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of simple geometries with small flat properties (a
+    layer an agency publishes), returned as a clean copy; InvalidInputs names the first
+    problems by path (``features.features[3].geometry.coordinates[0]``)."""
+    if not isinstance(value, dict) or value.get("type") != "FeatureCollection":
+        raise InvalidInputs([FieldProblem(field, "must be a GeoJSON FeatureCollection")])
+    features = value.get("features")
+    if not isinstance(features, list):
+        raise InvalidInputs([FieldProblem(f"{field}.features", "must be a list of Features")])
+    if len(features) > MAX_FEATURES:
+        raise InvalidInputs([FieldProblem(f"{field}.features", f"at most {MAX_FEATURES} features per layer")])
+    budget = [0]
+    clean: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for i, feature in enumerate(features):
+        path = f"{field}.features[{i}]"
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            problems.append(f"{path}: must be a GeoJSON Feature")
+            continue
+        found = _geometry_problems(feature.get("geometry"), f"{path}.geometry", budget)
+        properties = feature.get("properties") or {}
+        flat: dict[str, Any] = {}
+        if not isinstance(properties, dict):
+            found.append(f"{path}.properties: must be an object")
+        else:
+            flat = {str(k)[:60]: v for k, v in properties.items() if isinstance(v, str | int | float | bool)}
+            if len(str(flat)) > _PROPERTY_BYTES:
+                found.append(f"{path}.properties: larger than {_PROPERTY_BYTES} characters")
+        problems.extend(found)
+        if len(problems) >= 20:
+            break
+        if not found:
+            clean.append({"type": "Feature", "geometry": feature["geometry"], "properties": flat})
+    if problems:
+        raise InvalidInputs([FieldProblem(m.split(":", 1)[0], m.split(":", 1)[1].strip()) for m in problems[:20]])
+    return {"type": "FeatureCollection", "features": clean}

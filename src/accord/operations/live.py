@@ -26,16 +26,28 @@ class LiveType:
     model: type[Any]
     permission: str
     id_column: InstrumentedAttribute[Any]
+    by_user: bool
 
 
 _TYPES: dict[str, LiveType] = {}
 
 
-def register_live(object_type: str, model: type[Any], permission: str, id_column: Any = None) -> None:
+def register_live(
+    object_type: str, model: type[Any], permission: str, id_column: Any = None, *, by_user: bool = False
+) -> None:
     """Events with ``object_type`` reach those who may ``permission`` the ``model`` row
-    whose ``id_column`` (default ``model.id``) equals the event's ``object_id``."""
+    whose ``id_column`` (default ``model.id``) equals the event's ``object_id``.
+
+    ``by_user``: the model's policy names people (not only agencies, roles and
+    permissions), so users with the same memberships may still see different rows; the
+    stream then checks each user on their own instead of once per shared visibility."""
     column = id_column if id_column is not None else model.id
-    _TYPES[object_type] = LiveType(model, permission, column)
+    _TYPES[object_type] = LiveType(model, permission, column, by_user)
+
+
+def checked_by_user(object_type: str) -> bool:
+    live = _TYPES.get(object_type)
+    return live.by_user if live is not None else False
 
 
 def registered_types() -> frozenset[str]:

@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accord.core.db import Base, IdMixin, TimestampMixin
@@ -79,3 +79,117 @@ class ActivityEntry(IdMixin, Base):
     unit: Mapped[str] = mapped_column(String(120), default="")
     text: Mapped[str] = mapped_column(String(4000))
     corrects_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("incident_activity.id"))
+
+
+class OperationalPeriod(IdMixin, Base):
+    """A stretch of the incident (often 12 hours) with its own objectives (ICS-202)."""
+
+    __tablename__ = "incident_periods"
+    __table_args__ = (UniqueConstraint("incident_id", "number"),)
+
+    incident_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("incidents.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    starts_at: Mapped[datetime] = mapped_column()
+    ends_at: Mapped[datetime] = mapped_column()
+    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+
+    objectives: Mapped[list[Objective]] = relationship(
+        back_populates="period", lazy="selectin", order_by="Objective.position"
+    )
+
+
+class Objective(IdMixin, Base):
+    __tablename__ = "incident_objectives"
+    __table_args__ = (Index("ix_incident_objectives_incident", "incident_id", "period_id"),)
+
+    incident_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("incidents.id"))
+    period_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("incident_periods.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(String(1000))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | achieved | dropped
+
+    period: Mapped[OperationalPeriod] = relationship(back_populates="objectives")
+
+
+class CommandAssignment(IdMixin, Base):
+    """Who holds an ICS position, from when until when: a new holder ends the previous
+    one's row, so the rows are the position's history. Unified command: several incident
+    commanders, one per agency."""
+
+    __tablename__ = "incident_command"
+    __table_args__ = (Index("ix_incident_command_incident", "incident_id", "ended_at"),)
+
+    incident_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("incidents.id"))
+    position: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(80), default="")  # "Division A", "Rescue Group"
+    agency_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("agencies.id"))
+    person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("people.id"))
+    person_name: Mapped[str] = mapped_column(String(150))
+    contact: Mapped[str] = mapped_column(String(80), default="")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column()
+    assigned_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+    ended_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+
+
+class Task(IdMixin, TimestampMixin, Base):
+    """Work assigned to an agency (and optionally one of its units), tracked on the status
+    board; a task with a location is a marker on the operating picture."""
+
+    __tablename__ = "incident_tasks"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "number"),
+        Index("ix_incident_tasks_agency_status", "assigned_agency_id", "status"),
+    )
+
+    incident_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("incidents.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    details: Mapped[str] = mapped_column(String(4000), default="")
+    objective_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("incident_objectives.id"))
+    assigned_agency_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("agencies.id"))
+    assigned_unit: Mapped[str] = mapped_column(String(120), default="")
+    status: Mapped[str] = mapped_column(String(16), default="assigned")
+    priority: Mapped[str] = mapped_column(String(16), default="routine")
+    due_at: Mapped[datetime | None] = mapped_column()
+    location: Mapped[dict[str, Any] | None] = mapped_column()  # GeoJSON Point
+    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+    created_by_agency_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("agencies.id"))
+
+    updates: Mapped[list[TaskUpdate]] = relationship(back_populates="task", lazy="selectin", order_by="TaskUpdate.at")
+
+
+class TaskUpdate(IdMixin, Base):
+    """A report on a task: text, a status change, a new position (the track the time
+    slider replays). Rows are never changed."""
+
+    __tablename__ = "incident_task_updates"
+    __table_args__ = (Index("ix_incident_task_updates_task", "task_id", "at"),)
+
+    task_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("incident_tasks.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    author_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+    author_name: Mapped[str] = mapped_column(String(150))
+    agency_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("agencies.id"))
+    text: Mapped[str] = mapped_column(String(2000), default="")
+    status: Mapped[str | None] = mapped_column(String(16))  # the new status, when it changed
+    location: Mapped[dict[str, Any] | None] = mapped_column()  # the new position, when it moved
+
+    task: Mapped[Task] = relationship(back_populates="updates")
+
+
+class MapLayer(IdMixin, TimestampMixin, Base):
+    """A GeoJSON layer an agency publishes on the operating picture (shelters, road
+    closures, hydrants...). Who sees it follows the same tiers as incidents."""
+
+    __tablename__ = "map_layers"
+    __table_args__ = (Index("ix_map_layers_agency", "agency_id"), Index("ix_map_layers_tier", "tier_rank"))
+
+    agency_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("agencies.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    tier: Mapped[str] = mapped_column(String(16))
+    tier_rank: Mapped[int] = mapped_column(Integer)
+    features: Mapped[dict[str, Any]] = mapped_column()  # a FeatureCollection
+    feature_count: Mapped[int] = mapped_column(Integer)
+    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))

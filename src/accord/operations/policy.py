@@ -10,9 +10,11 @@ apply unchanged."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy import ColumnElement, Date, and_, bindparam, false, literal, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from accord.agreements import queries as agreements
 from accord.agreements.vocab import TIER_RANK
@@ -20,7 +22,17 @@ from accord.authz import Actor, RolesKey, register_policy, roles_key
 from accord.core.db import UTCDateTime
 from accord.core.time import utcnow
 from accord.operations.live import register_live
-from accord.operations.models import ActivityEntry, Incident, IncidentParticipant
+from accord.operations.models import (
+    ActivityEntry,
+    CommandAssignment,
+    Incident,
+    IncidentParticipant,
+    MapLayer,
+    Objective,
+    OperationalPeriod,
+    Task,
+    TaskUpdate,
+)
 from accord.operations.vocab import SHARED_AS_CATEGORY, SHARED_AS_PURPOSE
 
 CLEAR, GREEN = TIER_RANK["CLEAR"], TIER_RANK["GREEN"]
@@ -33,28 +45,48 @@ def _taking_part(agencies: list[uuid.UUID]) -> ColumnElement[bool]:
     return or_(Incident.lead_agency_id.in_(agencies), Incident.id.in_(participating))
 
 
+def _shared_predicate(
+    key: RolesKey,
+    provider: InstrumentedAttribute[uuid.UUID],
+    tier: InstrumentedAttribute[int],
+    shared_at: InstrumentedAttribute[datetime],
+) -> ColumnElement[bool]:
+    """Seen by anyone when CLEAR, by the provider's partners when GREEN, and as a grant for
+    incident reports shared for situational awareness allows when AMBER or AMBER+STRICT."""
+    agencies = [agency for agency, _ in key]
+    roles = {agency: set(agency_roles) for agency, agency_roles in key}
+    return or_(
+        tier == CLEAR,
+        and_(tier == GREEN, provider.in_(agreements.partner_agencies_select(agencies, TODAY))),
+        agreements.covering_grant_exists(
+            provider=provider,
+            category=literal(SHARED_AS_CATEGORY),
+            purpose=literal(SHARED_AS_PURPOSE),
+            tier=tier,
+            shared_at=shared_at,
+            roles=roles,
+            at=NOW,
+        ),
+    )
+
+
 @lru_cache(maxsize=1024)
 def _incident_predicate(key: RolesKey) -> ColumnElement[bool]:
     if not key:
         return false()
-    agencies = [agency for agency, _ in key]
-    roles = {agency: set(agency_roles) for agency, agency_roles in key}
     return or_(
-        _taking_part(agencies),
-        Incident.tier_rank == CLEAR,
-        and_(
-            Incident.tier_rank == GREEN,
-            Incident.lead_agency_id.in_(agreements.partner_agencies_select(agencies, TODAY)),
-        ),
-        agreements.covering_grant_exists(
-            provider=Incident.lead_agency_id,
-            category=literal(SHARED_AS_CATEGORY),
-            purpose=literal(SHARED_AS_PURPOSE),
-            tier=Incident.tier_rank,
-            shared_at=Incident.updated_at,
-            roles=roles,
-            at=NOW,
-        ),
+        _taking_part([agency for agency, _ in key]),
+        _shared_predicate(key, Incident.lead_agency_id, Incident.tier_rank, Incident.updated_at),
+    )
+
+
+@lru_cache(maxsize=1024)
+def _layer_predicate(key: RolesKey) -> ColumnElement[bool]:
+    if not key:
+        return false()
+    return or_(
+        MapLayer.agency_id.in_([agency for agency, _ in key]),
+        _shared_predicate(key, MapLayer.agency_id, MapLayer.tier_rank, MapLayer.updated_at),
     )
 
 
@@ -70,10 +102,44 @@ def incident_policy(actor: Actor, action: str) -> ColumnElement[bool]:
     return _incident_predicate(roles_key(actor, action))
 
 
+# The log, the command staff, periods, objectives and tasks are "the whole incident":
+# participating agencies only.
 @register_policy(ActivityEntry)
 def activity_policy(actor: Actor, action: str) -> ColumnElement[bool]:
-    """The log is part of "the whole incident": participating agencies only."""
     return ActivityEntry.incident_id.in_(select(Incident.id).where(_participant_only(roles_key(actor, action))))
+
+
+@register_policy(CommandAssignment)
+def command_policy(actor: Actor, action: str) -> ColumnElement[bool]:
+    return CommandAssignment.incident_id.in_(select(Incident.id).where(_participant_only(roles_key(actor, action))))
+
+
+@register_policy(OperationalPeriod)
+def period_policy(actor: Actor, action: str) -> ColumnElement[bool]:
+    return OperationalPeriod.incident_id.in_(select(Incident.id).where(_participant_only(roles_key(actor, action))))
+
+
+@register_policy(Objective)
+def objective_policy(actor: Actor, action: str) -> ColumnElement[bool]:
+    return Objective.incident_id.in_(select(Incident.id).where(_participant_only(roles_key(actor, action))))
+
+
+@register_policy(Task)
+def task_policy(actor: Actor, action: str) -> ColumnElement[bool]:
+    return Task.incident_id.in_(select(Incident.id).where(_participant_only(roles_key(actor, action))))
+
+
+@register_policy(TaskUpdate)
+def task_update_policy(actor: Actor, action: str) -> ColumnElement[bool]:
+    tasks = select(Task.id).where(
+        Task.incident_id.in_(select(Incident.id).where(_participant_only(roles_key(actor, action))))
+    )
+    return TaskUpdate.task_id.in_(tasks)
+
+
+@register_policy(MapLayer)
+def layer_policy(actor: Actor, action: str) -> ColumnElement[bool]:
+    return _layer_predicate(roles_key(actor, action))
 
 
 @register_policy(IncidentParticipant)
@@ -83,6 +149,10 @@ def participant_policy(actor: Actor, action: str) -> ColumnElement[bool]:
 
 register_live("incident", Incident, "operations:incident:read")
 register_live("activity", ActivityEntry, "operations:incident:read")
+register_live("task", Task, "operations:incident:read")
+register_live("command", CommandAssignment, "operations:incident:read")
+register_live("period", OperationalPeriod, "operations:incident:read")
+register_live("map_layer", MapLayer, "operations:incident:read")
 
 
 def takes_part(actor: Actor, action: str, incident: Incident) -> bool:

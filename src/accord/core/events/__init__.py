@@ -41,6 +41,7 @@ from accord.core.events.outbox import (
     emit,
     flush_published_marks,
     get_broker,
+    prune,
     replay,
     set_broker,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "get_broker",
     "merge_replay_and_live",
     "nats_url",
+    "prune",
     "replay",
     "set_broker",
 ]

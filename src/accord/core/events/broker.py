@@ -322,4 +322,8 @@ def nats_url(settings: object | None = None) -> str | None:
 def broker_for(settings: object | None = None) -> Broker:
     """NATS JetStream when ``ACCORD_NATS_URL`` is set, else the in-process broker."""
     url = nats_url(settings)
-    return NatsBroker(url) if url else InProcessBroker()
+    if not url:
+        return InProcessBroker()
+    stream = getattr(settings, "nats_stream", None) or DEFAULT_STREAM
+    subject = getattr(settings, "nats_subject", None) or DEFAULT_SUBJECT
+    return NatsBroker(url, stream=stream, subject=subject)

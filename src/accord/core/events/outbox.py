@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, SessionTransaction
@@ -380,3 +380,14 @@ def _forget_failed_commit(db: Session, transaction: SessionTransaction) -> None:
         sequencer.resolve(batch, committed=False)
     for key, marks in db.info.pop(_MARKS, []):
         _marks.give_back(key, marks)
+
+
+def prune(db: Session, *, before: datetime) -> int:
+    """Delete events that occurred before ``before`` (in ``db``'s transaction; the caller
+    commits), always keeping the newest, so a reconnecting client can tell "nothing new"
+    from "your history is gone". Returns how many rows went."""
+    newest = db.scalar(select(func.max(_TABLE.c.id)))
+    if newest is None:
+        return 0
+    result = db.execute(delete(OutboxEvent).where(_TABLE.c.occurred_at < before, _TABLE.c.id < newest))
+    return int(getattr(result, "rowcount", 0) or 0)
