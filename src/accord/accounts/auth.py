@@ -14,6 +14,7 @@ from accord.accounts.models import User, UserSession
 from accord.authz.actor import ANONYMOUS, Actor
 from accord.authz.service import actor_for
 from accord.config import Settings
+from accord.core.db import writer_session
 from accord.core.errors import AuthenticationFailed
 
 SESSION_COOKIE = "accord_session"
@@ -29,7 +30,7 @@ def make_resolver(settings: Settings, factory: sessionmaker[Session]):  # type: 
         cookie = request.cookies.get(SESSION_COOKIE)
         if not header and not cookie:
             return ANONYMOUS
-        with factory() as db:
+        with writer_session(factory) as db:  # it may touch last-seen marks or end idle sessions
             if header:
                 actor = _from_bearer(db, header, client_addr(request))
             else:

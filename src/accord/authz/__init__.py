@@ -2,7 +2,7 @@
 (``scope`` for reads, ``require`` for commands)."""
 
 from accord.authz.actor import ALL_AGENCIES, ANONYMOUS, Actor, MembershipGrant, RolesKey, roles_by_agency, roles_key
-from accord.authz.scope import register_policy, require, scope
+from accord.authz.scope import policy_predicate, register_policy, require, scope
 
 __all__ = [
     "ALL_AGENCIES",
@@ -10,6 +10,7 @@ __all__ = [
     "Actor",
     "MembershipGrant",
     "RolesKey",
+    "policy_predicate",
     "register_policy",
     "require",
     "roles_by_agency",

@@ -49,6 +49,19 @@ def scope(actor: Actor, action: str, stmt: Select[*Ts]) -> Select[*Ts]:
     return stmt.where(policy(actor, action))
 
 
+def policy_predicate(actor: Actor, action: str, entity: type[Any]) -> ColumnElement[bool]:
+    """The predicate ``scope`` would add for ``entity`` (for callers that evaluate it for
+    many actors at once, as the live stream does); unregistered entities fail closed."""
+    if not is_known(action):
+        raise LookupError(f"unknown permission {action!r}")
+    policy = _POLICIES.get(entity)
+    if policy is None:
+        raise LookupError(f"no authz policy registered for {entity!r}")
+    if not actor.has(action):
+        return false()
+    return policy(actor, action)
+
+
 def require(actor: Actor, permission: str, agency_id: uuid.UUID | None = None) -> None:
     """Raise PermissionDenied unless ``actor`` holds ``permission`` (in ``agency_id`` if given)."""
     if not is_known(permission):

@@ -84,8 +84,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# SQLite in WAL mode lets one transaction write at a time. A transaction that read first
+# and writes later fails at once ("database is locked", SQLITE_BUSY_SNAPSHOT, no busy
+# wait) when another one committed in between — so concurrent requests that read, then
+# write would fail. Transactions opened for writing take the write lock at BEGIN
+# (IMMEDIATE) and queue on busy_timeout instead; read transactions stay concurrent.
+IMMEDIATE = "accord_sqlite_immediate"
+
+
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(IMMEDIATE) else "BEGIN")
+
+
+_writer_binds: dict[int, Engine] = {}
+
+
+def writer_session(factory: sessionmaker[Session]) -> Session:
+    """A session for a unit of work that writes: on SQLite its transactions begin
+    IMMEDIATE (see above); elsewhere an ordinary session."""
+    bind = factory.kw.get("bind")
+    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
+        return factory()
+    writer = _writer_binds.get(id(bind))
+    if writer is None:
+        writer = _writer_binds[id(bind)] = bind.execution_options(**{IMMEDIATE: True})
+    return factory(bind=writer)
 
 
 def make_engine(url: str) -> Engine:

@@ -8,9 +8,16 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from accord.core.db import writer_session
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
 
 def get_db(request: Request) -> Iterator[Session]:
-    db: Session = request.app.state.session_factory()
+    """Requests that change things get a writer session (SQLite: the write lock is taken
+    at BEGIN, so concurrent changes queue instead of failing)."""
+    factory = request.app.state.session_factory
+    db: Session = writer_session(factory) if request.method in UNSAFE else factory()
     try:
         yield db
     finally:

@@ -1,24 +1,50 @@
-"""Which live events a signed-in user receives (ADR 14).
+"""Which live events a signed-in user receives (ADR 14, ADR 16).
 
 Every module that emits live events registers, per ``object_type``, the model whose
 registered ``authz`` policy decides who sees the object and the permission to read it.
-At delivery the SSE stream asks, for a batch of events, which of their objects the
-recipient may read *now*: one indexed query per object type through ``authz.scope``, so a
-revoked agreement or a removed participant stops delivery at once. An object type nobody
-registered is never delivered (fail closed)."""
+At delivery the SSE stream asks which of a batch's objects each recipient may read *now*,
+so a revoked agreement or a removed participant stops delivery at once. An object type
+nobody registered is never delivered (fail closed).
+
+Two ways to ask, one rule:
+- ``visible_events``: for one actor, the registered predicate through ``authz.scope`` (a
+  reconnecting client's replay; object types whose rule names people).
+- ``visible_to_pairs``: for many recipients at once. A policy built from the caller's
+  (agency, role) memberships — the house style: ``roles_key`` lists, ``IN`` and ``OR`` —
+  admits a row for an actor exactly when it admits it for one of the actor's memberships
+  alone. So the policy's predicate is built once for a *template* membership (a sentinel
+  agency and role), the sentinels are replaced by the columns of a table of (agency,
+  role) pairs passed as one JSON parameter, and one statement answers, for every pair,
+  which objects it may see. The predicate is the policy's own SQL, evaluated set-based for
+  every recipient in one go; a 1,000-subscriber fan-out costs one query, not 1,000. A
+  policy whose template keeps a sentinel the rewrite does not understand falls back to the
+  per-actor path. tests/test_live_oracle.py checks both paths agree.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, Select, String, Uuid, bindparam, column, select, text, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, ClauseElement
 
-from accord.authz import Actor, scope
+from accord.authz import Actor, MembershipGrant, policy_predicate, scope
 from accord.core.events import Event
+
+log = logging.getLogger("accord.live")
+
+# Values no real membership has: the template's agency and role.
+SENTINEL_AGENCY = uuid.UUID("00000000-0000-4000-8000-0000000acc0d")
+SENTINEL_ROLE = "\u241faccord-live-template-role"
+MAX_PAIRS = 2_000  # per statement (SQLite's parameters are one JSON text; this bounds its size)
 
 
 @dataclass(frozen=True)
@@ -40,18 +66,23 @@ def register_live(
 
     ``by_user``: the model's policy names people (not only agencies, roles and
     permissions), so users with the same memberships may still see different rows; the
-    stream then checks each user on their own instead of once per shared visibility."""
-    column = id_column if id_column is not None else model.id
-    _TYPES[object_type] = LiveType(model, permission, column, by_user)
+    stream then checks each user on their own."""
+    column_ = id_column if id_column is not None else model.id
+    _TYPES[object_type] = LiveType(model, permission, column_, by_user)
+    _template.cache_clear()
+
+
+def registered(object_type: str) -> LiveType | None:
+    return _TYPES.get(object_type)
+
+
+def registered_types() -> frozenset[str]:
+    return frozenset(_TYPES)
 
 
 def checked_by_user(object_type: str) -> bool:
     live = _TYPES.get(object_type)
     return live.by_user if live is not None else False
-
-
-def registered_types() -> frozenset[str]:
-    return frozenset(_TYPES)
 
 
 def _ids(values: Iterable[str]) -> list[uuid.UUID]:
@@ -64,6 +95,7 @@ def _ids(values: Iterable[str]) -> list[uuid.UUID]:
     return found
 
 
+# -- one actor ---------------------------------------------------------------------------------
 def visible_events(db: Session, actor: Actor, batch: list[Event]) -> list[Event]:
     """The events of ``batch`` whose objects ``actor`` may read now, in their order."""
     by_type: dict[str, set[str]] = {}
@@ -81,3 +113,120 @@ def visible_events(db: Session, actor: Actor, batch: list[Event]) -> list[Event]
         visible = db.scalars(stmt.with_only_columns(live.id_column)).all()
         allowed.update((object_type, str(value)) for value in visible)
     return [event for event in batch if (event.object_type, event.object_id) in allowed]
+
+
+# -- many recipients at once ----------------------------------------------------------------------
+def _keys_table(dialect: str) -> Any:
+    """(idx, agency_id, role) rows from the JSON parameter ``live_pairs``."""
+    if dialect == "postgresql":
+        sql = (
+            "SELECT i AS idx, a AS agency_id, r AS role "
+            "FROM jsonb_to_recordset(CAST(:live_pairs AS jsonb)) AS live_pair(i int, a uuid, r text)"
+        )
+    else:
+        sql = (
+            "SELECT json_extract(value, '$.i') AS idx, json_extract(value, '$.a') AS agency_id, "
+            "json_extract(value, '$.r') AS role FROM json_each(:live_pairs)"
+        )
+    columns = (column("idx", Integer), column("agency_id", Uuid), column("role", String))
+    return text(sql).columns(*columns).cte("live_pairs")
+
+
+def _single_sentinel(value: Any, sentinel: object) -> bool:
+    return isinstance(value, list | tuple) and len(value) == 1 and value[0] == sentinel
+
+
+def _mentions_sentinel(element: ClauseElement) -> bool:
+    for node in visitors.iterate(element):
+        if isinstance(node, BindParameter):
+            value = node.value
+            values = value if isinstance(value, list | tuple) else [value]
+            if SENTINEL_AGENCY in values or SENTINEL_ROLE in values:
+                return True
+    return False
+
+
+@cache
+def _template(object_type: str, dialect: str) -> Select[Any] | None:
+    """SELECT (pair idx, object id) of the objects each (agency, role) pair may read, or
+    None when this type's policy cannot be evaluated that way."""
+    live = _TYPES[object_type]
+    if live.by_user:
+        return None
+    membership = MembershipGrant(SENTINEL_AGENCY, SENTINEL_ROLE, frozenset({live.permission}))
+    template = Actor(user_id=None, username="live-template", memberships=(membership,))
+    predicate = policy_predicate(template, live.permission, live.model)
+    pairs = _keys_table(dialect)
+
+    def replace(element: Any) -> Any:
+        if (
+            isinstance(element, BinaryExpression)
+            and element.operator is operators.in_op
+            and isinstance(element.right, BindParameter)
+        ):
+            if _single_sentinel(element.right.value, SENTINEL_AGENCY):
+                return element.left == pairs.c.agency_id
+            if _single_sentinel(element.right.value, SENTINEL_ROLE):
+                return element.left == pairs.c.role
+        if isinstance(element, BindParameter):
+            if element.value == SENTINEL_AGENCY:
+                return pairs.c.agency_id
+            if element.value == SENTINEL_ROLE:
+                return pairs.c.role
+        return None
+
+    options: dict[str, Any] = {}
+    rewritten = visitors.replacement_traverse(predicate, options, replace)
+
+    def correlate_pairs(element: Any) -> None:
+        # Subqueries nested two levels or more deep do not correlate to the outer
+        # statement's FROM on their own: name the pairs table explicitly, and keep each
+        # subquery's automatic correlation as it was (``correlate()`` would turn it off).
+        element._correlate = (*element._correlate, pairs)
+
+    rewritten = visitors.cloned_traverse(rewritten, options, {"select": correlate_pairs})
+    if _mentions_sentinel(rewritten):
+        log.warning("live type %s: its policy cannot be evaluated per pair; checked per recipient", object_type)
+        return None
+    return (
+        select(pairs.c.idx, live.id_column)
+        .select_from(pairs)
+        .join(live.model, true())
+        .where(live.id_column.in_(bindparam("live_ids", expanding=True)), rewritten)
+    )
+
+
+def can_check_pairs(db: Session, object_type: str) -> bool:
+    return object_type in _TYPES and _template(object_type, db.get_bind().dialect.name) is not None
+
+
+def visible_to_pairs(
+    db: Session, object_type: str, pairs: list[tuple[uuid.UUID, str]], object_ids: Iterable[str]
+) -> list[set[str]]:
+    """For each (agency, role) pair, the ``object_ids`` of ``object_type`` it may read now
+    (by position). Requires ``can_check_pairs``."""
+    dialect = db.get_bind().dialect.name
+    stmt = _template(object_type, dialect)
+    if stmt is None:
+        raise LookupError(f"live type {object_type!r} is checked per recipient")
+    seen: list[set[str]] = [set() for _ in pairs]
+    ids = _ids(object_ids)
+    if not ids or not pairs:
+        return seen
+    for start in range(0, len(pairs), MAX_PAIRS):
+        chunk = pairs[start : start + MAX_PAIRS]
+        rows = [
+            {"i": start + n, "a": agency.hex if dialect != "postgresql" else str(agency), "r": role}
+            for n, (agency, role) in enumerate(chunk)
+        ]
+        for idx, object_id in db.execute(stmt, {"live_pairs": json.dumps(rows), "live_ids": ids}):
+            seen[int(idx)].add(str(object_id))
+    return seen
+
+
+def membership_pairs(actor: Actor, permission: str) -> list[tuple[uuid.UUID, str]]:
+    """The actor's (agency, role) memberships holding ``permission`` (platform-wide roles
+    run the platform, not an agency's data, as ``roles_key`` says)."""
+    return sorted(
+        {(m.agency_id, m.role) for m in actor.memberships if m.agency_id is not None and permission in m.permissions}
+    )

@@ -2,12 +2,13 @@
 delivery (ADR 14, ADR 16).
 
 One ``Dispatcher`` per server process holds the only subscription to the broker. For each
-batch of committed events it asks, once per distinct *visibility* (the memberships a set
-of users share; per user for object types whose rule names people), which of the batch's
-objects that visibility may read now — one indexed ``authz.scope`` query per object type
-(``live.visible_events``) — and offers the admitted events to each client's own bounded
-queue. So the rules run where they always run, a revoked agreement stops delivery with the
-next event, and one slow client never slows another: its queue fills and it alone is cut
+batch of committed events it asks which of the batch's objects each client may read now:
+for every (agency, role) membership of every client at once, in one statement per object
+type built from the type's own ``authz`` policy (``live.visible_to_pairs``); for object
+types whose rule names people, once per distinct visibility through ``authz.scope``. It
+offers the admitted events to each client's own bounded queue. So the rules are the
+policies' own, a revoked agreement stops delivery with the next event, and one slow
+client never slows another: its queue fills and it alone is cut
 off; its browser reconnects with ``Last-Event-ID`` and replays from the outbox, with the
 same check, without gap or duplicate.
 """
@@ -53,11 +54,17 @@ class LiveClient:
     actor: Actor
     subscription: Subscription
     keys: dict[bool, Hashable] = field(default_factory=dict)
+    _pairs: dict[str, list[tuple[Any, str]]] = field(default_factory=dict)
 
     def key(self, by_user: bool) -> Hashable:
         if by_user not in self.keys:
             self.keys[by_user] = visibility_key(self.actor, by_user)
         return self.keys[by_user]
+
+    def pairs(self, permission: str) -> list[tuple[Any, str]]:
+        if permission not in self._pairs:
+            self._pairs[permission] = live.membership_pairs(self.actor, permission)
+        return self._pairs[permission]
 
 
 class Dispatcher:
@@ -140,24 +147,65 @@ class Dispatcher:
                 self.delivered += len(admitted)
 
     def admitted(self, batch: list[Event], clients: list[LiveClient]) -> list[tuple[LiveClient, list[Event]]]:
-        """For each client, the events of ``batch`` it may see now: one check per distinct
-        visibility and object type."""
-        by_user = {event.object_type: live.checked_by_user(event.object_type) for event in batch}
-        cache: dict[tuple[Hashable, bool], set[int]] = {}
-        results = []
+        """For each client, the events of ``batch`` it may see now. Object types whose rule
+        is a union over memberships: one statement for every (agency, role) pair of every
+        client (``live.visible_to_pairs``). Others: one check per distinct visibility."""
+        by_type: dict[str, list[Event]] = {}
+        for event in batch:
+            by_type.setdefault(event.object_type, []).append(event)
+        allowed: dict[LiveClient, set[int]] = {client: set() for client in clients}
         with self.session_factory() as db:
-            for client in clients:
-                allowed: set[int] = set()
-                for flag in set(by_user.values()):
-                    key = (client.key(flag), flag)
-                    if key not in cache:
-                        part = [e for e in batch if by_user[e.object_type] == flag]
-                        cache[key] = {e.id for e in live.visible_events(db, client.actor, part)}
-                        self.checks += 1
-                    allowed |= cache[key]
-                results.append((client, [e for e in batch if e.id in allowed]))
+            for object_type, typed in by_type.items():
+                registered = live.registered(object_type)
+                if registered is None:
+                    continue  # nobody registered it: never delivered
+                if live.can_check_pairs(db, object_type):
+                    self._by_pairs(db, object_type, registered.permission, typed, clients, allowed)
+                else:
+                    self._by_visibility(db, typed, clients, allowed, by_user=registered.by_user)
             db.rollback()
-        return results
+        return [(client, [e for e in batch if e.id in allowed[client]]) for client in clients]
+
+    def _by_pairs(
+        self,
+        db: Session,
+        object_type: str,
+        permission: str,
+        typed: list[Event],
+        clients: list[LiveClient],
+        allowed: dict[LiveClient, set[int]],
+    ) -> None:
+        index: dict[tuple[Any, str], int] = {}
+        wanted = []
+        for client in clients:
+            wanted.append([index.setdefault(pair, len(index)) for pair in client.pairs(permission)])
+        if not index:
+            return
+        seen = live.visible_to_pairs(db, object_type, list(index), {e.object_id for e in typed})
+        self.checks += 1
+        for client, positions in zip(clients, wanted, strict=True):
+            objects: set[str] = set()
+            for position in positions:
+                objects |= seen[position]
+            if objects:
+                allowed[client].update(e.id for e in typed if e.object_id in objects)
+
+    def _by_visibility(
+        self,
+        db: Session,
+        typed: list[Event],
+        clients: list[LiveClient],
+        allowed: dict[LiveClient, set[int]],
+        *,
+        by_user: bool,
+    ) -> None:
+        cache: dict[Hashable, set[int]] = {}
+        for client in clients:
+            key = client.key(by_user)
+            if key not in cache:
+                cache[key] = {e.id for e in live.visible_events(db, client.actor, typed)}
+                self.checks += 1
+            allowed[client] |= cache[key]
 
 
 # -- one client's stream -----------------------------------------------------------------------

@@ -180,7 +180,10 @@ class Subscription:
         loop, future = self._waiter
         self._waiter = None
         try:
-            loop.call_soon_threadsafe(_resolve, future)
+            if asyncio._get_running_loop() is loop:  # offered on the consumer's own loop:
+                loop.call_soon(_resolve, future)  # no self-pipe write needed
+            else:
+                loop.call_soon_threadsafe(_resolve, future)
         except RuntimeError:  # the consumer's loop is gone: nobody reads this any more
             self._reason = self._reason or CLOSED
             self._items.clear()
