@@ -392,7 +392,7 @@ class Result:
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def run_scenario(
@@ -471,9 +471,8 @@ async def run_scenario(
     for _, event_id, _, occurred, at in latency_frames:
         worst[event_id] = max(worst.get(event_id, 0.0), (at - occurred) * 1000)
     slowest = sorted(worst.values())
-    log(
-        f"{name}: slowest recipient per event, ms: median {statistics.median(slowest):.1f}, top {[round(v) for v in slowest[-5:]]}"
-    )
+    top = [round(v) for v in slowest[-5:]]
+    log(f"{name}: slowest recipient per event, ms: median {statistics.median(slowest):.1f}, top {top}")
     return Result(
         p50_ms=round(percentile(latencies, 0.50), 2),
         p95_ms=round(percentile(latencies, 0.95), 2),
@@ -573,7 +572,8 @@ def main() -> int:
             step()
     rows = [("accord", accord), ("baseline", baseline)]
     print(
-        f"{'':10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'deliv/s':>10} {'KiB/sub':>8} {'wrong':>6} {'missing':>8}"
+        f"{'':10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'deliv/s':>10} {'KiB/sub':>8}"
+        f" {'wrong':>6} {'missing':>8}"
     )
     for label, r in rows:
         print(

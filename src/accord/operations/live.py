@@ -158,7 +158,7 @@ def _template(object_type: str, dialect: str) -> Select[Any] | None:
     predicate = policy_predicate(template, live.permission, live.model)
     pairs = _keys_table(dialect)
 
-    def replace(element: Any) -> Any:
+    def replace(element: Any, **_: Any) -> Any:
         if (
             isinstance(element, BinaryExpression)
             and element.operator is operators.in_op
