@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     # NATS JetStream for live events shared by several `accord serve` workers or hosts
     # (ADR 14); unset: the in-process broker.
     nats_url: str | None = None
+    # CAP alerts (issue 5): the installation's part of every published alert's <sender>
+    # ("<agency>@<cap_sender>"), and how many requests a minute one address may make to
+    # the public alert feed and documents.
+    cap_sender: str = Field(default="accord.invalid", pattern=r"^[^\s,<&@]+$", max_length=100)
+    public_rate_per_minute: int = Field(default=120, ge=1)
 
     @property
     def is_production(self) -> bool:

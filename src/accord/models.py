@@ -20,6 +20,7 @@ from accord.authz.models import Membership, Role, RolePermission
 from accord.core.db import Base
 from accord.core.events.models import OutboxEvent
 from accord.directory.models import Agency, AgencyCapability, Person
+from accord.operations.alerts.models import ImportedAlert, IncidentAlert
 from accord.operations.models import ActivityEntry, Incident, IncidentParticipant
 from accord.sharing.models import Attachment, Record, RecordRecipient, RecordRevision, RetentionPolicy
 from accord.vault.models import DataKey
@@ -44,7 +45,9 @@ __all__ = [
     "Dispute",
     "GovernanceBody",
     "Grant",
+    "ImportedAlert",
     "Incident",
+    "IncidentAlert",
     "IncidentParticipant",
     "LoginAttempt",
     "Membership",

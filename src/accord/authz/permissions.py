@@ -35,6 +35,8 @@ PERMISSIONS: dict[str, str] = {
     "operations:incident:create": "Open incidents led by one's agency",
     "operations:incident:update": "Steer incidents one's agency leads: status, severity, area, participating agencies",
     "operations:log:write": "Write activity-log entries (ICS-214) for incidents one's agency takes part in",
+    "operations:alert:publish": "Publish public CAP alerts (updates, cancellations) for incidents one's agency leads",
+    "operations:alert:import": "Import CAP alerts (files, URLs, feeds) as incident reports led by one's agency",
     # accounts
     "accounts:self:manage": "Manage one's own MFA, sessions and API tokens",
     "accounts:user:read": "See user accounts of an agency",

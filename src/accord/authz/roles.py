@@ -35,6 +35,10 @@ _WRITE_RECORDS = frozenset({"sharing:record:create", "sharing:record:update"})
 _AGGREGATES = frozenset({"sharing:aggregate:read"})
 # Running an incident: commanders open and steer it; anyone on the command staff logs.
 _COMMAND = frozenset({"operations:incident:create", "operations:incident:update", "operations:log:write"})
+# CAP alerts (issue 5): commanders publish for the incidents they lead; commanders and
+# analysts bring outside alerts in as incident reports of their agency.
+_ALERT_IMPORT = frozenset({"operations:alert:import"})
+_ALERT_PUBLISH = frozenset({"operations:alert:publish"})
 
 BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
     RoleDefinition(
@@ -84,14 +88,14 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
         "Analyst",
         "Shares and searches records across partners.",
         False,
-        _BASE | _WRITE_RECORDS | _AGGREGATES,
+        _BASE | _WRITE_RECORDS | _AGGREGATES | _ALERT_IMPORT,
     ),
     RoleDefinition(
         "commander",
         "Incident commander",
         "Runs joint incidents and the operating picture.",
         False,
-        _BASE | _WRITE_RECORDS | _COMMAND,
+        _BASE | _WRITE_RECORDS | _COMMAND | _ALERT_PUBLISH | _ALERT_IMPORT,
     ),
     RoleDefinition(
         "logistics",
