@@ -26,7 +26,7 @@ def list_alerts(db: Session, actor: Actor, incident_id: uuid.UUID) -> list[Incid
     """The incident's published messages, newest first (404 if the incident is not visible)."""
     operations.get_incident(db, actor, incident_id)
     stmt = scope(actor, READ, select(IncidentAlert).where(IncidentAlert.incident_id == incident_id))
-    return list(db.scalars(stmt.order_by(IncidentAlert.sent_at.desc(), IncidentAlert.sequence.desc())))
+    return list(db.scalars(stmt.order_by(IncidentAlert.sent_at.desc(), IncidentAlert.published_at.desc())))
 
 
 def get_alert(db: Session, actor: Actor, alert_id: uuid.UUID) -> IncidentAlert:
@@ -92,7 +92,7 @@ def public_feed(db: Session, now: datetime) -> list[IncidentAlert]:
                 and_(IncidentAlert.msg_type == "Cancel", IncidentAlert.sent_at > now - CANCELLED_SHOWN),
             )
         )
-        .order_by(IncidentAlert.sent_at.desc(), IncidentAlert.id)
+        .order_by(IncidentAlert.sent_at.desc(), IncidentAlert.published_at.desc())
         .limit(FEED_SIZE)
     )
     return list(db.scalars(stmt))

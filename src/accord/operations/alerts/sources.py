@@ -211,6 +211,7 @@ def gather(*, data: bytes | None = None, url: str | None = None, fetcher: Fetche
     else:
         reason = f"the document is neither a CAP 1.2 <alert> nor an Atom or RSS feed of alerts (it is a <{local}>)"
         return Gathered("alert", [Document("alert", None, url, (CapProblem(f"/{local}", reason),))])
+    base = url or _self_link(root, namespace)
     documents: list[Document] = []
     started = time.monotonic()
     for number, entry in enumerate(entries[:MAX_FEED_ENTRIES], start=1):
@@ -226,9 +227,9 @@ def gather(*, data: bytes | None = None, url: str | None = None, fetcher: Fetche
             reason = "the entry neither embeds a CAP alert nor links to one"
             documents.append(Document(label, None, url, (CapProblem(entry_path, reason),)))
             continue
-        target = urljoin(url, link) if url else link
+        target = urljoin(base, link) if base else link
         if not urlsplit(target).scheme:
-            reason = f"the entry links to '{link}', a relative URL, and the feed was uploaded without its URL"
+            reason = f"the entry links to '{link}', a relative URL, and the uploaded feed names no URL of its own"
             documents.append(Document(label, None, None, (CapProblem(entry_path, reason),)))
             continue
         if time.monotonic() - started > FEED_DEADLINE_SECONDS:
@@ -244,6 +245,18 @@ def gather(*, data: bytes | None = None, url: str | None = None, fetcher: Fetche
         problem = CapProblem(f"{path}[{MAX_FEED_ENTRIES + 1}]", reason)
         documents.append(Document(f"entries {MAX_FEED_ENTRIES + 1}-{len(entries)}", None, url, (problem,)))
     return Gathered("feed", documents)
+
+
+def _self_link(root: Any, namespace: str | None) -> str | None:
+    """An uploaded Atom feed's own absolute URL (``<link rel="self">``): its relative links
+    resolve against it."""
+    if namespace != ATOM_NS:
+        return None
+    for link in root.findall(f"{{{ATOM_NS}}}link"):
+        href = (link.get("href") or "").strip()
+        if link.get("rel") == "self" and urlsplit(href).scheme in ("http", "https"):
+            return href
+    return None
 
 
 def _link_of(entry: Any, namespace: str | None) -> str | None:
