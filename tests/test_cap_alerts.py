@@ -91,7 +91,12 @@ def world(app: Any, session_factory: Any) -> dict[str, Any]:
                 role=role,
                 check_password_policy=False,
             )
-            users[who] = {"username": username, "password": DEMO_PASSWORD, "id": user.id, "agency_id": ids[agency_key][0]}
+            users[who] = {
+                "username": username,
+                "password": DEMO_PASSWORD,
+                "id": user.id,
+                "agency_id": ids[agency_key][0],
+            }
         db.commit()
     with TestClient(app) as client:
         app.state.login_limiter.reset()
@@ -184,12 +189,17 @@ def test_updates_and_cancels_reference_every_earlier_message_and_validate(client
     incident = open_incident(client, world)
     first = publish(client, world, incident)
     headers = world["people"]["commander"][0]
-    body = draft(client, world, incident) | {"headline": "Flood: River Road and Ferry Lane closed", "severity": "Extreme"}
+    body = draft(client, world, incident) | {
+        "headline": "Flood: River Road and Ferry Lane closed",
+        "severity": "Extreme",
+    }
     update = client.post(f"/api/v1/alerts/{first['id']}/update", json=body, headers=headers)
     assert update.status_code == 201, update.text
     second = update.json()
     assert (second["msg_type"], second["sequence"], second["thread_id"]) == ("Update", 2, first["id"])
-    cancel = client.post(f"/api/v1/alerts/{first['id']}/cancel", json={"note": "River below flood stage."}, headers=headers)
+    cancel = client.post(
+        f"/api/v1/alerts/{first['id']}/cancel", json={"note": "River below flood stage."}, headers=headers
+    )
     assert cancel.status_code == 201, cancel.text
     third = cancel.json()
     messages = [parse_cap(served(client, m)) for m in (first, second, third)]
@@ -224,7 +234,10 @@ def test_the_public_feed_lists_alerts_in_force_newest_first_without_signing_in(c
     headers = world["people"]["commander"][0]
     body = draft(client, world, incident) | {"headline": "Second alert, updated"}
     updated = client.post(f"/api/v1/alerts/{newer['id']}/update", json=body, headers=headers).json()
-    ids = [e.findtext(f"{ATOM}id") for e in etree.fromstring(client.get("/public/alerts.atom").content).iter(f"{ATOM}entry")]
+    ids = [
+        e.findtext(f"{ATOM}id")
+        for e in etree.fromstring(client.get("/public/alerts.atom").content).iter(f"{ATOM}entry")
+    ]
     assert f"urn:uuid:{updated['id']}" in ids and f"urn:uuid:{newer['id']}" not in ids
 
 
