@@ -47,6 +47,10 @@ def assert_official(xml: bytes) -> None:
 
 @pytest.fixture(scope="module")
 def world(app: Any, session_factory: Any) -> dict[str, Any]:
+    return make_world(app, session_factory)
+
+
+def make_world(app: Any, session_factory: Any) -> dict[str, Any]:
     """Three agencies of their own (the lead, a participant, a stranger) and their people,
     made once per module: accounts are slow to make (argon2) and the tests only read them."""
     from fastapi.testclient import TestClient

@@ -5,6 +5,7 @@ what Accord itself publishes. URLs are served by a local HTTP server started her
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -22,7 +23,7 @@ from accord.formats.cap import parse_cap
 from accord.operations.alerts import mapping
 from accord.operations.alerts.sources import FetchFailed, fetch
 from tests.conftest import assert_error
-from tests.test_cap_alerts import assert_official, draft, open_incident, publish, served, world  # noqa: F401
+from tests.test_cap_alerts import make_world, open_incident, publish, served
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "accord" / "operations" / "alerts" / "data"
 FLOOD = (DATA / "flood-warning.xml").read_bytes()
@@ -53,6 +54,11 @@ def variant(data: bytes = FLOOD, **changes: str) -> bytes:
 def _refs(data: bytes) -> str:
     alert = parse_cap(data)
     return f"{alert.sender},{alert.identifier},{alert.sent.isoformat()}"
+
+
+@pytest.fixture(scope="module")
+def world(app: Any, session_factory: Any) -> dict[str, Any]:
+    return make_world(app, session_factory)
 
 
 # --- a local HTTP server --------------------------------------------------------------
@@ -96,10 +102,8 @@ def site() -> Iterator[Site]:
             if "Content-Length" not in headers and "Transfer-Encoding" not in headers:
                 self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            try:
+            with contextlib.suppress(OSError):
                 self.wfile.write(body)
-            except OSError:
-                pass
 
         def log_message(self, *args: Any) -> None:
             pass
