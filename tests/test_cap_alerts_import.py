@@ -583,3 +583,36 @@ def test_the_cli_imports_a_file_and_fails_clearly_on_bad_input(run_cli, world, t
     assert missing.exit_code == 1 and "no such file" in missing.output
     nobody = run_cli("alerts", "import", str(path), "--agency", "NOSUCHAGENCY")
     assert nobody.exit_code == 1 and "no agency has this short name" in nobody.output
+
+
+# --- the demo -------------------------------------------------------------------------
+
+
+def test_the_demo_county_ema_has_two_reports_from_the_bundled_feed_and_seeding_again_adds_none(db, settings):
+    from sqlalchemy import func, select
+
+    from accord.directory.models import Agency
+    from accord.operations.alerts.models import ImportedAlert
+    from accord.operations.models import Incident
+    from accord.seed_alerts import seed_alerts
+
+    mcema = db.scalar(select(Agency.id).where(Agency.short_name == "MCEMA"))
+    rows = db.execute(
+        select(ImportedAlert.identifier, Incident.name, Incident.type, Incident.severity, Incident.status)
+        .join(Incident, Incident.id == ImportedAlert.incident_id)
+        .where(ImportedAlert.agency_id == mcema)
+        .order_by(ImportedAlert.sent_at)
+    ).all()
+    assert [tuple(r) for r in rows] == [
+        (
+            "urn:oid:2.49.0.1.840.0.7c1e5a0f3b2d.001.1",
+            "Flood Warning for the Harrow River at Harrowgate until Monday morning",
+            "flood",
+            "severe",
+            "reported",
+        ),
+        ("HVWA-GAUGE-2026-0412", "Kettle Creek gauge at Lower Harrow above action stage", "flood", "minor", "reported"),
+    ]
+    seed_alerts(db, settings)
+    db.commit()
+    assert db.scalar(select(func.count()).where(ImportedAlert.agency_id == mcema)) == 2
