@@ -19,6 +19,7 @@ from sqlalchemy import text
 from accord.core.ratelimit import SlidingWindowLimiter
 from accord.directory.models import Agency
 from accord.formats.cap import CAP_XSD_PATH, parse_cap
+from accord.operations.vocab import INCIDENT_TYPES
 from tests.conftest import assert_error
 
 REPO = Path(__file__).resolve().parents[1]
@@ -180,6 +181,18 @@ def test_a_published_alert_is_valid_cap_against_the_official_schema_and_served_a
     polygon = info.areas[0].polygons[0]
     assert polygon.to_geojson()["coordinates"] == AREA["coordinates"]
     assert b"-00:00" in xml  # CAP writes UTC as -00:00
+
+
+@pytest.mark.parametrize("incident_type", sorted(INCIDENT_TYPES))
+def test_every_incident_type_publishes_an_alert_the_official_schema_accepts(client, world, incident_type):
+    """Names and summaries with markup characters, quotes and non-Latin text are escaped."""
+    name = f"Überflutung & <Harrow> “{incident_type}” 洪水"
+    incident = open_incident(client, world, type=incident_type, name=name, summary="a < b && c > d\nline two")
+    alert = publish(client, world, incident, status="Exercise", urgency="Unknown", certainty="Possible")
+    xml = served(client, alert)
+    assert_official(xml)
+    info = parse_cap(xml).infos[0]
+    assert info.headline == name and info.description == "a < b && c > d\nline two"
 
 
 def test_an_incident_with_a_point_only_is_alerted_as_a_circle(client, world):
