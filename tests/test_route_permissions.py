@@ -57,6 +57,8 @@ def test_public_routes_are_the_expected_few(app):
         "/login",
         "/login/mfa",
         "/login/enrol",
+        "/public/alerts.atom",
+        "/public/alerts/{alert_id}.xml",
     }
 
 

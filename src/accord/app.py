@@ -45,6 +45,8 @@ from accord.core.scheduler import Periodic
 from accord.directory import api as directory_api
 from accord.directory import pages as directory_pages
 from accord.operations import api as operations_api
+from accord.operations.alerts import api as alerts_api
+from accord.operations.alerts import pages as alerts_pages
 from accord.operations.stream import Dispatcher
 from accord.operations.tasks import live_history_task
 from accord.sharing import api as sharing_api
@@ -329,6 +331,9 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
         agreements_pages.router,
         sharing_pages.router,
         audit_pages.router,
+        alerts_api.router,
+        alerts_api.public_router,
+        alerts_pages.router,
     )
     for router in routers:
         app.include_router(router)

@@ -25,6 +25,7 @@ directory_app = typer.Typer(help="Agency directory.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption at rest: the master key and the data keys it wraps.", no_args_is_help=True)
 records_app = typer.Typer(help="Records: retention and purge.", no_args_is_help=True)
+alerts_app = typer.Typer(help="CAP 1.2 alerts: import outside alerts as incident reports.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(seed_app, name="seed")
@@ -32,6 +33,7 @@ app.add_typer(directory_app, name="directory")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
 app.add_typer(records_app, name="records")
+app.add_typer(alerts_app, name="alerts")
 console = Console()
 err = Console(stderr=True)
 
@@ -421,3 +423,53 @@ def records_purge() -> None:
             if result.purged == 0:
                 break
     console.print(f"{purged} records purged, {keys} data keys destroyed, {held} expired records kept on legal hold")
+
+
+@alerts_app.command("import")
+def alerts_import(
+    source: Annotated[str, typer.Argument(help="A CAP 1.2 file or Atom/RSS feed, or the http(s) URL of one.")],
+    agency: Annotated[str, typer.Option(help="Short name of the importing agency, which leads the reports.")],
+) -> None:
+    """Import CAP alerts as incident reports of an agency. Prints one line per alert; exits
+    with status 1 if any alert was refused (element and reason listed)."""
+    from accord.authz.actor import Actor, MembershipGrant
+    from accord.core.errors import AccordError
+    from accord.directory.models import Agency
+    from accord.operations.alerts import service as alerts
+
+    is_url = source.lower().startswith(("http://", "https://"))
+    path = Path(source)
+    if not is_url and not path.is_file():
+        raise fail(f"{source}: no such file (give a file or an http(s) URL)")
+    settings = get_settings()
+    with _session(settings) as db:
+        agency_id = db.scalar(select(Agency.id).where(Agency.short_name == agency))
+        if agency_id is None:
+            raise fail(f"--agency {agency}: no agency has this short name")
+        grant = MembershipGrant(agency_id, "operator", frozenset({alerts.IMPORT}))
+        actor = Actor(
+            user_id=None, username=_operator(), display_name=_operator(), memberships=(grant,), auth_method="system"
+        )
+        try:
+            report = alerts.import_alerts(
+                db,
+                actor=actor,
+                agency_id=agency_id,
+                data=None if is_url else path.read_bytes(),
+                url=source if is_url else None,
+            )
+        except AccordError as exc:
+            raise fail(f"{source}: {exc.message}") from None
+        db.commit()
+    table = Table(title=f"{source} ({report.kind})")
+    for column in ("entry", "result", "alert", "report", "why"):
+        table.add_column(column)
+    for r in report.results:
+        why = "; ".join(f"{p.path}: {p.reason}" for p in r.problems) or "; ".join(r.notes)
+        table.add_row(
+            r.entry, r.outcome, f"{r.msg_type or ''} {r.identifier or ''}".strip(), r.incident_number or "", why
+        )
+    console.print(table)
+    console.print(", ".join(f"{n} {outcome}" for outcome, n in report.counts.items() if n))
+    if report.counts.get("refused"):
+        raise typer.Exit(1)

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     nats_subject: str = Field(default="accord.events", pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){0,7}$")
     # How long the outbox keeps live events for reconnecting clients (hours).
     live_history_hours: int = Field(default=48, ge=1, le=24 * 30)
+    # CAP alerts (issue 5): the installation's part of every published alert's <sender>
+    # ("<agency>@<cap_sender>"), and how many requests a minute one address may make to
+    # the public alert feed and documents.
+    cap_sender: str = Field(default="accord.invalid", pattern=r"^[^\s,<&@]+$", max_length=100)
+    public_rate_per_minute: int = Field(default=120, ge=1)
 
     @property
     def is_production(self) -> bool:

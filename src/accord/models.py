@@ -20,6 +20,7 @@ from accord.authz.models import Membership, Role, RolePermission
 from accord.core.db import Base
 from accord.core.events.models import OutboxEvent
 from accord.directory.models import Agency, AgencyCapability, Person
+from accord.operations.alerts.models import ImportedAlert, IncidentAlert
 from accord.operations.models import (
     ActivityEntry,
     CommandAssignment,
@@ -55,7 +56,9 @@ __all__ = [
     "Dispute",
     "GovernanceBody",
     "Grant",
+    "ImportedAlert",
     "Incident",
+    "IncidentAlert",
     "IncidentParticipant",
     "LoginAttempt",
     "MapLayer",

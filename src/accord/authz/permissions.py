@@ -38,6 +38,8 @@ PERMISSIONS: dict[str, str] = {
     "operations:task:write": "Assign tasks in incidents one's agency takes part in and report on them",
     "operations:layer:publish": "Publish GeoJSON layers of one's agency on the common operating picture",
     "operations:live:read": "Receive live updates of what one may see (incidents, tasks, logs, map objects)",
+    "operations:alert:publish": "Publish public CAP alerts (updates, cancellations) for incidents one's agency leads",
+    "operations:alert:import": "Import CAP alerts (files, URLs, feeds) as incident reports led by one's agency",
     # accounts
     "accounts:self:manage": "Manage one's own MFA, sessions and API tokens",
     "accounts:user:read": "See user accounts of an agency",

@@ -44,6 +44,10 @@ _COMMAND = frozenset(
         "operations:layer:publish",
     }
 )
+# CAP alerts (issue 5): commanders publish for the incidents they lead; commanders and
+# analysts bring outside alerts in as incident reports of their agency.
+_ALERT_IMPORT = frozenset({"operations:alert:import"})
+_ALERT_PUBLISH = frozenset({"operations:alert:publish"})
 
 BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
     RoleDefinition(
@@ -94,14 +98,14 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
         "Analyst",
         "Shares and searches records across partners.",
         False,
-        _BASE | _WRITE_RECORDS | _AGGREGATES,
+        _BASE | _WRITE_RECORDS | _AGGREGATES | _ALERT_IMPORT,
     ),
     RoleDefinition(
         "commander",
         "Incident commander",
         "Runs joint incidents and the operating picture.",
         False,
-        _BASE | _WRITE_RECORDS | _COMMAND,
+        _BASE | _WRITE_RECORDS | _COMMAND | _ALERT_PUBLISH | _ALERT_IMPORT,
     ),
     RoleDefinition(
         "logistics",

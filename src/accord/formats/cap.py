@@ -50,6 +50,7 @@ __all__ = [
     "CapValue",
     "build_cap",
     "parse_cap",
+    "parse_xml",
     "validate_cap",
 ]
 
@@ -1109,3 +1110,10 @@ def build_cap(alert: CapAlert) -> bytes:
     if problems:
         raise CapInvalid(problems)
     return data
+
+
+def parse_xml(data: bytes) -> tuple[Any, list[CapProblem]]:
+    """Any XML document (a feed that carries alerts) read with the same hardened parser as
+    CAP: the root element, or ``(None, problems)`` when it cannot be read at all (not
+    well-formed, or it has a DOCTYPE). No entity is expanded, no DTD or network resource loaded."""
+    return _parse_xml(data)
