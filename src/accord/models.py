@@ -21,6 +21,7 @@ from accord.core.db import Base
 from accord.core.events.models import OutboxEvent
 from accord.directory.models import Agency, AgencyCapability, Person
 from accord.operations.models import ActivityEntry, Incident, IncidentParticipant
+from accord.operations.protocols.models import Protocol, ProtocolAdoption, ProtocolVersion, ProtocolVersionType
 from accord.sharing.models import Attachment, Record, RecordRecipient, RecordRevision, RetentionPolicy
 from accord.vault.models import DataKey
 
@@ -53,6 +54,10 @@ __all__ = [
     "Partnership",
     "PartnershipMember",
     "Person",
+    "Protocol",
+    "ProtocolAdoption",
+    "ProtocolVersion",
+    "ProtocolVersionType",
     "Record",
     "RecordRecipient",
     "RecordRevision",

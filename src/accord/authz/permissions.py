@@ -35,6 +35,9 @@ PERMISSIONS: dict[str, str] = {
     "operations:incident:create": "Open incidents led by one's agency",
     "operations:incident:update": "Steer incidents one's agency leads: status, severity, area, participating agencies",
     "operations:log:write": "Write activity-log entries (ICS-214) for incidents one's agency takes part in",
+    "operations:protocol:read": "See the protocols of one's partnerships, those one's agency adopted, and those "
+    "attached to incidents it takes part in",
+    "operations:protocol:write": "Write, edit and publish joint protocols for partnerships one's agency belongs to",
     # accounts
     "accounts:self:manage": "Manage one's own MFA, sessions and API tokens",
     "accounts:user:read": "See user accounts of an agency",

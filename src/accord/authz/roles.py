@@ -27,6 +27,7 @@ _BASE = frozenset(
         "agreements:agreement:read",
         "sharing:record:read",
         "operations:incident:read",
+        "operations:protocol:read",
     }
 )
 _WRITE_RECORDS = frozenset({"sharing:record:create", "sharing:record:update"})
@@ -35,6 +36,8 @@ _WRITE_RECORDS = frozenset({"sharing:record:create", "sharing:record:update"})
 _AGGREGATES = frozenset({"sharing:aggregate:read"})
 # Running an incident: commanders open and steer it; anyone on the command staff logs.
 _COMMAND = frozenset({"operations:incident:create", "operations:incident:update", "operations:log:write"})
+# Pre-agreed protocols are written jointly by the partners' coordinators and commanders.
+_PROTOCOLS = frozenset({"operations:protocol:write"})
 
 BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
     RoleDefinition(
@@ -77,7 +80,8 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
             "agreements:partnership:manage",
             "agreements:agreement:draft",
             "agreements:agreement:manage",
-        },
+        }
+        | _PROTOCOLS,
     ),
     RoleDefinition(
         "analyst",
@@ -91,7 +95,7 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
         "Incident commander",
         "Runs joint incidents and the operating picture.",
         False,
-        _BASE | _WRITE_RECORDS | _COMMAND,
+        _BASE | _WRITE_RECORDS | _COMMAND | _PROTOCOLS,
     ),
     RoleDefinition(
         "logistics",
