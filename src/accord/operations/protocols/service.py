@@ -34,7 +34,12 @@ def _writer(actor: Actor, member_agencies: set[uuid.UUID]) -> uuid.UUID:
 
 
 def _members(db: Session, actor: Actor, partnership_id: uuid.UUID) -> set[uuid.UUID]:
-    partnership = agreements.get_partnership(db, actor, partnership_id)
+    """The partnership's current members (none if the caller's agencies are not among
+    them: an adopting agency reads the protocol, it does not write it)."""
+    try:
+        partnership = agreements.get_partnership(db, actor, partnership_id)
+    except NotFound:
+        return set()
     return {m.agency_id for m in partnership.members if m.left_at is None}
 
 
@@ -64,10 +69,9 @@ def _announce(db: Session, kind: str, protocol: Protocol, version: ProtocolVersi
 
 
 def create_protocol(db: Session, *, actor: Actor, data: ProtocolCreate) -> Protocol:
-    try:
-        members = _members(db, actor, data.partnership_id)
-    except NotFound:
-        raise InvalidInput("partnership_id", "no such partnership") from None
+    members = _members(db, actor, data.partnership_id)
+    if not members:
+        raise InvalidInput("partnership_id", "no such partnership")
     acting = _writer(actor, members)
     _check_contacts(db, data.contacts)
     protocol = Protocol(
