@@ -291,7 +291,7 @@ def test_a_protocol_is_drafted_edited_published_and_a_new_edit_opens_the_next_ve
 
 
 def test_a_published_version_is_frozen_in_the_database(client, world, db):
-    protocol, version_id = published(client, world)
+    _, version_id = published(client, world)
     refresh(db)
     key = uuid.UUID(version_id).hex if db.get_bind().dialect.name == "sqlite" else version_id
     for statement in (

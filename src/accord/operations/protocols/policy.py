@@ -32,13 +32,13 @@ def adoption_in_force(at: Any = NOW) -> ColumnElement[bool]:
     )
 
 
-def member_partnerships(agencies: list[uuid.UUID]) -> Select[tuple[uuid.UUID]]:
+def member_partnerships(agencies: list[uuid.UUID]) -> Select[uuid.UUID]:
     return select(PartnershipMember.partnership_id).where(
         PartnershipMember.agency_id.in_(agencies), PartnershipMember.left_at.is_(None)
     )
 
 
-def adopted_protocols(agencies: list[uuid.UUID]) -> Select[tuple[uuid.UUID]]:
+def adopted_protocols(agencies: list[uuid.UUID]) -> Select[uuid.UUID]:
     return (
         select(ProtocolVersion.protocol_id)
         .join(ProtocolAdoption, ProtocolAdoption.protocol_version_id == ProtocolVersion.id)

@@ -110,7 +110,7 @@ def partnership_names(db: Session, partnership_ids: set[uuid.UUID]) -> dict[uuid
     return {pid: name for pid, name in rows}
 
 
-def _adoption_select() -> Select[Any]:
+def _adoption_select() -> Select[*tuple[Any, ...]]:
     return (
         select(
             ProtocolAdoption.agency_id,
