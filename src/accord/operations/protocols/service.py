@@ -43,6 +43,12 @@ def _members(db: Session, actor: Actor, partnership_id: uuid.UUID) -> set[uuid.U
     return {m.agency_id for m in partnership.members if m.left_at is None}
 
 
+def writer_agency(db: Session, *, actor: Actor, partnership_id: uuid.UUID) -> uuid.UUID | None:
+    """The caller's agency that may write the partnership's protocols, if any (for pages)."""
+    mine = sorted(a for a in roles_by_agency(actor, WRITE) if a in _members(db, actor, partnership_id))
+    return mine[0] if mine else None
+
+
 def _check_contacts(db: Session, contacts: list[Contact]) -> None:
     problems = [
         FieldProblem(f"contacts[{i}].agency_id", "no such agency")
