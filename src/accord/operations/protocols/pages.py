@@ -117,6 +117,17 @@ def protocols_page(request: Request, db: DB, actor: Read, incident_type: str = "
     return render(request, "protocols/list.html", context)
 
 
+def _grouped(adoptions: list[queries.Adoption], names: dict[str, str]) -> list[dict[str, Any]]:
+    """Adoptions per agreement clause and protocol version, with the agencies bound."""
+    groups: dict[tuple[uuid.UUID, int], dict[str, Any]] = {}
+    for a in adoptions:
+        group = groups.setdefault((a.clause_id, a.protocol_version_number), {"adoption": a, "agencies": []})
+        group["agencies"].append(names.get(str(a.agency_id), str(a.agency_id)))
+    for group in groups.values():
+        group["agencies"].sort()
+    return list(groups.values())
+
+
 def _document_context(db: Session, actor: Actor, protocol: Protocol, version: ProtocolVersion) -> dict[str, Any]:
     versions = queries.visible_versions(db, actor, [protocol.id])[protocol.id]
     names = _names(db, actor)
@@ -128,10 +139,10 @@ def _document_context(db: Session, actor: Actor, protocol: Protocol, version: Pr
         "partnership": queries.partnership_names(db, {protocol.partnership_id}).get(protocol.partnership_id, ""),
         "view": version_view(version, names),
         "versions": list(reversed(versions)),
-        "current": summary["current"],
-        "draft": summary["draft"],
+        "published": summary["current"],
+        "open_draft": summary["draft"],
         "can_write": writer is not None,
-        "adoptions": [(a, names.get(str(a.agency_id), str(a.agency_id))) for a in adoptions],
+        "adoptions": _grouped(adoptions, names),
         "rendered_at": utcnow(),
         **VOCAB,
     }
