@@ -333,6 +333,8 @@ def test_a_published_version_is_frozen_in_the_database(client, world, db):
         ),
         ({"partnership_id": str(uuid.UUID(int=3))}, "partnership_id"),
         ({"title": "x"}, "title"),
+        ({"title": "Fire\x00 at a scene"}, "title"),
+        ({"steps": [{"text": "Enter\x00", "actor": {"role": "dispatch"}}]}, "steps.0.text"),
         ({"surprise": True}, "surprise"),
     ],
 )
@@ -356,6 +358,8 @@ def test_bad_edits_and_publishes_are_refused_naming_the_field(client, world):
     ]:
         error = assert_error(client.patch(url, json=body, headers=headers), 422, "invalid")
         assert error["fields"][0]["field"] == field, error
+    nul = client.get("/api/v1/protocols", params={"q": "fire\x00"}, headers=headers)
+    assert assert_error(nul, 422, "invalid")["fields"][0]["field"] == "q"
     for body, field in [({"version": 0}, "version"), ({}, "version"), ({"version": "two"}, "version")]:
         error = assert_error(client.post(f"{url}/publish", json=body, headers=headers), 422, "invalid")
         assert error["fields"][0]["field"] == field, error
@@ -588,7 +592,7 @@ def test_an_opt_out_with_notice_keeps_the_protocol_until_the_notice_ends(client,
     assert fire in {x["agency_id"] for x in ours[0]["adopted_through"]}
 
 
-def test_adopters_lose_sight_of_the_protocol_when_the_agreement_ends(client, world):
+def test_adopters_lose_sight_of_the_protocol_when_the_agreement_ends(client, world, db):
     protocol, v1 = published(client, world)
     agreement = adopt(client, world, [v1], parties=("EMA", "ADOPT"), partnership=False)
     url = f"/api/v1/protocols/{protocol['id']}"
@@ -600,6 +604,13 @@ def test_adopters_lose_sight_of_the_protocol_when_the_agreement_ends(client, wor
     )
     assert_error(client.get(url, headers=world["people"]["adopter"]), 404, "not_found")
     assert client.get(url, headers=world["people"]["pol_viewer"]).json()["adoptions"] == []
+    refresh(db)
+    kinds = db.scalars(
+        text("SELECT kind FROM event_outbox WHERE object_type = 'protocol' AND object_id = :id ORDER BY id"),
+        {"id": protocol["id"]},
+    ).all()
+    # Adopted when the last party signed, un-adopted at termination: each announced (ids only).
+    assert kinds[-2:] == ["protocol.adoptions.changed", "protocol.adoptions.changed"]
 
 
 def test_live_protocol_events_reach_only_those_who_may_read_the_protocol(client, world, db):

@@ -17,13 +17,24 @@ from accord.operations.vocab import INCIDENT_TYPES
 PHONE_CHARS = re.compile(r"^\+?[0-9 ().\-]+(?: ?(?:x|ext\.?) ?[0-9]{1,6})?$")
 
 
+class Text(Strict):
+    """Input whose text fields refuse NUL characters (PostgreSQL stores none, in text or JSON)."""
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
+
 def _agency_kind(value: str | None) -> str | None:
     if value is not None and value not in AGENCY_KINDS:
         raise ValueError(f"unknown agency kind; one of: {', '.join(AGENCY_KINDS)}")
     return value
 
 
-class Who(Strict):
+class Who(Text):
     """Exactly one of: an agency kind (``{"agency_kind": "fire"}``) or an ICS position
     (``{"role": "incident_commander"}``)."""
 
@@ -46,7 +57,7 @@ class Who(Strict):
         return self
 
 
-class DecisionPoint(Strict):
+class DecisionPoint(Text):
     """A yes/no question at this step, who answers it, and what follows each answer."""
 
     question: str = Field(min_length=3, max_length=500)
@@ -55,13 +66,13 @@ class DecisionPoint(Strict):
     if_no: str = Field(default="", max_length=1000)
 
 
-class Step(Strict):
+class Step(Text):
     text: str = Field(min_length=3, max_length=2000)
     actor: Who
     decision: DecisionPoint | None = None
 
 
-class KindRole(Strict):
+class KindRole(Text):
     """What agencies of one kind do under this protocol."""
 
     agency_kind: str
@@ -70,7 +81,7 @@ class KindRole(Strict):
     _kind = field_validator("agency_kind")(_agency_kind)
 
 
-class Contact(Strict):
+class Contact(Text):
     name: str = Field(min_length=2, max_length=150)
     agency_id: uuid.UUID
     phone: str = Field(min_length=7, max_length=40)
@@ -104,7 +115,7 @@ def _unique_kinds(value: list[KindRole] | None) -> list[KindRole] | None:
     return value
 
 
-class ProtocolContent(Strict):
+class ProtocolContent(Text):
     title: str = Field(min_length=3, max_length=200)
     summary: str = Field(default="", max_length=4000)
     incident_types: list[str] = Field(min_length=1, max_length=len(INCIDENT_TYPES))
@@ -120,7 +131,7 @@ class ProtocolCreate(ProtocolContent):
     partnership_id: uuid.UUID
 
 
-class ProtocolEdit(Strict):
+class ProtocolEdit(Text):
     """Changes to the protocol's draft; omitted fields stay as they are. Editing a
     protocol whose newest version is published opens the next version as a draft."""
 
@@ -135,13 +146,13 @@ class ProtocolEdit(Strict):
     _roles = field_validator("roles")(_unique_kinds)
 
 
-class PublishRequest(Strict):
+class PublishRequest(Text):
     """The draft version the caller reviewed: publishing another one is refused."""
 
     version: int = Field(ge=1, le=100_000)
 
 
-class ProtocolFilter(Strict):
+class ProtocolFilter(Text):
     partnership_id: uuid.UUID | None = None
     incident_type: str | None = None
     q: str | None = Field(default=None, max_length=100)
