@@ -639,3 +639,32 @@ def test_the_agreement_document_names_the_adopted_protocol(client, world, as_use
     }
     grants = client.get(f"/api/v1/agreements/{agreement['id']}/grants", headers=world["people"]["ema_admin"]).json()
     assert grants == []  # a protocol clause moves no data
+
+
+def test_the_demo_protocols_are_adopted_by_the_compact_mou_and_seeding_again_adds_nothing(db, settings):
+    from sqlalchemy import func, select
+
+    from accord.agreements.models import AgreementVersion
+    from accord.operations.protocols.models import Protocol, ProtocolAdoption
+    from accord.seed_protocols import MOU_TITLE, PARTIES, seed_protocols
+
+    refresh(db)
+    before = (
+        db.scalar(select(func.count()).select_from(Protocol)),
+        db.scalar(select(func.count()).select_from(ProtocolAdoption)),
+    )
+    seed_protocols(db, settings)
+    db.flush()
+    after = (
+        db.scalar(select(func.count()).select_from(Protocol)),
+        db.scalar(select(func.count()).select_from(ProtocolAdoption)),
+    )
+    db.rollback()
+    assert before == after
+    mou = db.scalar(select(AgreementVersion).where(AgreementVersion.title == MOU_TITLE))
+    assert mou is not None and mou.status == "signed"
+    adopted = db.scalars(
+        select(ProtocolAdoption.agency_id).where(ProtocolAdoption.agreement_version_id == mou.id).distinct()
+    ).all()
+    assert len(adopted) == len(PARTIES)
+    assert [c.kind for c in mou.clauses] == ["protocol"] * 4 + ["opt_out"]
