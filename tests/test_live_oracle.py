@@ -1,6 +1,6 @@
 """The live stream's set-based check (every recipient's (agency, role) pairs in one
 statement) admits exactly what ``authz.scope`` admits for each recipient, for every
-registered live object type — on both databases (ADR 16)."""
+registered live object type — on both databases (ADR 18)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from accord.operations import live
 
 ROLES = {role.name: role.permissions for role in BUILTIN_ROLES}
 POINT = {"type": "Point", "coordinates": [-77.05, 40.95]}
+DEMO = ("MCEMA", "CCSO", "LHFD", "HVFC", "MCEMS", "HPD", "ACSP-H", "HVHD")
 
 
 def _actor(name: str, *memberships: tuple[uuid.UUID, str]) -> Actor:
@@ -137,6 +138,10 @@ def world(app: Any, session_factory: Any) -> dict[str, Any]:
                 start = utcnow()
                 period = {"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=12)).isoformat()}
                 assert client.post(f"{url}/periods", json=period, headers=h["commander"]).status_code == 201
+                draft = client.get(f"{url}/alerts/draft", headers=h["commander"])
+                assert draft.status_code == 200, draft.text
+                published = client.post(f"{url}/alerts", json=draft.json(), headers=h["commander"])
+                assert published.status_code == 201, published.text
             layer = {
                 "agency_id": str(ids["LEAD"]),
                 "name": f"Oracle layer {tier}",
@@ -156,6 +161,12 @@ def world(app: Any, session_factory: Any) -> dict[str, Any]:
         _actor("helper and partner", (ids["HELP"], "viewer"), (ids["PART"], "trainer")),
         _actor("no agency", *()),
     ]
+    with session_factory() as db:  # people of the demo region too: its partnerships, protocols, operations
+        demo = dict(db.execute(select(Agency.short_name, Agency.id).where(Agency.short_name.in_(DEMO))).all())
+    actors += [
+        _actor(f"{short} {role}", (demo[short], role)) for short in sorted(demo) for role in ("viewer", "commander")
+    ]
+    actors.append(_actor("MCEMA and CCSO", (demo["MCEMA"], "coordinator"), (demo["CCSO"], "analyst")))
     return {"ids": ids, "actors": actors}
 
 

@@ -47,6 +47,8 @@ from accord.directory import pages as directory_pages
 from accord.operations import api as operations_api
 from accord.operations.alerts import api as alerts_api
 from accord.operations.alerts import pages as alerts_pages
+from accord.operations.protocols import api as protocols_api
+from accord.operations.protocols import pages as protocols_pages
 from accord.operations.stream import Dispatcher
 from accord.operations.tasks import live_history_task
 from accord.sharing import api as sharing_api
@@ -334,6 +336,8 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
         alerts_api.router,
         alerts_api.public_router,
         alerts_pages.router,
+        protocols_api.router,
+        protocols_pages.router,
     )
     for router in routers:
         app.include_router(router)

@@ -32,6 +32,7 @@ from accord.operations.models import (
     Task,
     TaskUpdate,
 )
+from accord.operations.protocols.models import Protocol, ProtocolAdoption, ProtocolVersion, ProtocolVersionType
 from accord.sharing.models import Attachment, Record, RecordRecipient, RecordRevision, RetentionPolicy
 from accord.vault.models import DataKey
 
@@ -70,6 +71,10 @@ __all__ = [
     "Partnership",
     "PartnershipMember",
     "Person",
+    "Protocol",
+    "ProtocolAdoption",
+    "ProtocolVersion",
+    "ProtocolVersionType",
     "Record",
     "RecordRecipient",
     "RecordRevision",

@@ -24,6 +24,7 @@ from accord.core.time import utcnow
 from accord.directory import service as directory
 from accord.directory.models import Agency, Person
 from accord.seed_alerts import seed_alerts
+from accord.seed_protocols import seed_protocols
 from accord.seed_sharing import seed_sharing
 
 DATA = Path(__file__).parent / "directory" / "data"
@@ -113,6 +114,7 @@ def seed_demo(db: Session, settings: Settings) -> list[DemoLogin]:
     db.flush()
     seed_sharing(db)
     seed_alerts(db, settings)
+    seed_protocols(db, settings)
     order = {role.name: i for i, role in enumerate(BUILTIN_ROLES)}
     return sorted(logins, key=lambda login: order.get(login.role, len(order)))
 

@@ -35,6 +35,7 @@ from accord.agreements.schemas import (
     OptOutTerms,
     PartnershipCreate,
     PartnershipRead,
+    ProtocolTerms,
     SharingTerms,
     SignatureRead,
     SignRequest,
@@ -57,7 +58,7 @@ ReadAgreements = Annotated[Actor, Depends(Permission("agreements:agreement:read"
 DraftAgreements = Annotated[Actor, Depends(Permission("agreements:agreement:draft"))]
 SignAgreements = Annotated[Actor, Depends(Permission("agreements:agreement:sign"))]
 ManageAgreements = Annotated[Actor, Depends(Permission("agreements:agreement:manage"))]
-ClauseBody = Annotated[SharingTerms | OptOutTerms | MutualAidTerms, Body(discriminator="kind")]
+ClauseBody = Annotated[SharingTerms | OptOutTerms | MutualAidTerms | ProtocolTerms, Body(discriminator="kind")]
 
 
 def partnership_read(db: DB, actor: Actor, partnership: Partnership) -> PartnershipRead:

@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo, available_timezones
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from accord.agreements import lifecycle, queries, service
+from accord.agreements import clause_kinds, lifecycle, queries, service
 from accord.agreements.models import Agreement, AgreementVersion, Clause, Partnership
 from accord.agreements.schemas import (
     AgreementDraft,
@@ -32,6 +33,7 @@ from accord.agreements.schemas import (
     OptOutRequest,
     OptOutTerms,
     PartnershipCreate,
+    ProtocolTerms,
     SharingTerms,
     SignRequest,
     TerminateRequest,
@@ -75,11 +77,17 @@ SignAgreements = Annotated[Actor, Depends(Permission(SIGN))]
 ManageAgreements = Annotated[Actor, Depends(Permission(MANAGE))]
 Csrf = Depends(verify_csrf)
 
-CLAUSE_KINDS = {"sharing": "Information sharing", "opt_out": "Opt-out", "mutual_aid": "Mutual aid"}
-CLAUSE_MODELS: dict[str, type[SharingTerms] | type[OptOutTerms] | type[MutualAidTerms]] = {
+CLAUSE_KINDS = {
+    "sharing": "Information sharing",
+    "opt_out": "Opt-out",
+    "mutual_aid": "Mutual aid",
+    "protocol": "Protocol adoption",
+}
+CLAUSE_MODELS: dict[str, type[SharingTerms] | type[OptOutTerms] | type[MutualAidTerms] | type[ProtocolTerms]] = {
     "sharing": SharingTerms,
     "opt_out": OptOutTerms,
     "mutual_aid": MutualAidTerms,
+    "protocol": ProtocolTerms,
 }
 ROLE_LABELS = {r.name: r.label for r in BUILTIN_ROLES if not r.platform}
 COMMON_ZONES = (
@@ -618,9 +626,12 @@ async def agreement_create(request: Request, db: DB, actor: DraftAgreements) -> 
 # --- agreements: the document page and its commands ---------------------------------------
 
 
-def _clause_view(clause: Clause, names: dict[uuid.UUID, str]) -> dict[str, Any]:
-    """A clause with agency names and vocabulary labels, for reading as a document."""
+def _clause_view(clause: Clause, names: dict[uuid.UUID, str], db: Session | None = None) -> dict[str, Any]:
+    """A clause with agency names and vocabulary labels, for reading as a document (a
+    kind another module defines describes itself through ``clause_kinds``)."""
     terms = dict(clause.terms)
+    if db is not None and clause.kind in clause_kinds_described():
+        terms["description"] = clause_kinds.describe(db, clause.kind, clause.terms)
     if clause.kind == "sharing":
         terms["provider_names"] = [names.get(uuid.UUID(p), p) for p in terms["providers"]]
         terms["recipient_names"] = [names.get(uuid.UUID(r), r) for r in terms["recipients"]]
@@ -628,6 +639,10 @@ def _clause_view(clause: Clause, names: dict[uuid.UUID, str]) -> dict[str, Any]:
         terms["purpose_labels"] = [PURPOSES.get(p, p) for p in terms["purposes"]]
         terms["role_labels"] = [ROLE_LABELS.get(r, r) for r in terms.get("recipient_roles") or []]
     return {"id": clause.id, "position": clause.position, "kind": clause.kind, "terms": terms}
+
+
+def clause_kinds_described() -> frozenset[str]:
+    return frozenset(k for k in CLAUSE_KINDS if clause_kinds.clause_kind(k) is not None)
 
 
 def _in_force(agreement: Agreement, now: datetime) -> AgreementVersion | None:
@@ -671,7 +686,7 @@ def _agreement_context(db: DB, actor: Actor, agreement_id: uuid.UUID) -> dict[st
         "changes": changes,
         "agreement": agreement,
         "partnership": partnership,
-        "clauses": [_clause_view(c, names) for c in latest.clauses],
+        "clauses": [_clause_view(c, names, db) for c in latest.clauses],
         "sign_options": [(a, names.get(a, str(a))) for a in can_sign],
         "state": lifecycle.agreement_state(agreement, now),
         "versions": [(v, lifecycle.version_state(agreement, v, now)) for v in reversed(agreement.versions)],
@@ -891,6 +906,8 @@ def _clause_payload(kind: str, form: FormData) -> dict[str, Any]:
         }
     if kind == "opt_out":
         return {"kind": kind, "notice_days": _text(form, "notice_days")}
+    if kind == "protocol":
+        return {"kind": kind, "protocol_version_id": _text(form, "protocol_version_id")}
     return {
         "kind": kind,
         "activation_threshold": _text(form, "activation_threshold"),
@@ -920,6 +937,7 @@ def _clause_form_context(
         "form": values,
         "errors": {},
         "party_options": sorted(((str(p), names.get(p, str(p))) for p in latest.party_ids), key=lambda o: o[1]),
+        "kind_choices": clause_kinds.choices(db, actor, kind),
     }
 
 
@@ -1080,7 +1098,7 @@ def document_context(db: DB, actor: Actor, agreement_id: uuid.UUID, number: int)
             for p in sorted(version.party_ids, key=lambda p: names.get(p, str(p)))
         ],
         "drafted_by": names.get(agreement.drafted_by_agency_id, str(agreement.drafted_by_agency_id)),
-        "clauses": [_clause_view(c, names) for c in version.clauses],
+        "clauses": [_clause_view(c, names, db) for c in version.clauses],
         "opt_outs": [(names.get(o.agency_id, str(o.agency_id)), o) for o in agreement.opt_outs],
         "rendered_at": now,
         "state_badges": STATE_BADGES,

@@ -72,7 +72,15 @@ class MutualAidTerms(Strict):
     insurance: str = Field(default="", max_length=4000)
 
 
-ClauseTerms = Annotated[SharingTerms | OptOutTerms | MutualAidTerms, Field(discriminator="kind")]
+class ProtocolTerms(Strict):
+    """Adopts a published protocol version (``operations.protocols``): while the agreement
+    version is in force, each party that has not opted out follows that protocol."""
+
+    kind: Literal["protocol"]
+    protocol_version_id: uuid.UUID
+
+
+ClauseTerms = Annotated[SharingTerms | OptOutTerms | MutualAidTerms | ProtocolTerms, Field(discriminator="kind")]
 
 
 class AgreementDraft(Strict):

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from accord.agreements import lifecycle, queries
+from accord.agreements import clause_kinds, lifecycle, queries
 from accord.agreements.models import (
     Agreement,
     AgreementVersion,
@@ -38,6 +38,7 @@ from accord.agreements.schemas import (
     MutualAidTerms,
     OptOutTerms,
     PartnershipCreate,
+    ProtocolTerms,
     SharingTerms,
     SignRequest,
 )
@@ -303,6 +304,8 @@ def _check_content(
             opt_out_clauses += 1
             if opt_out_clauses > 1:
                 problems.append(FieldProblem(f"clauses[{index}]", "an agreement has at most one opt-out clause"))
+        if clause.kind not in BUILTIN_CLAUSE_KINDS:
+            problems.extend(_registered_problems(db, actor, index, clause))
     if problems:
         raise InvalidInputs(problems)
     if partnership_id is not None:
@@ -314,6 +317,19 @@ def _check_content(
         outsiders = [str(p) for p in parties if p not in members]
         if outsiders:
             raise InvalidInput("parties", f"{len(outsiders)} part(y/ies) are not members of the partnership")
+
+
+BUILTIN_CLAUSE_KINDS = frozenset({"sharing", "opt_out", "mutual_aid"})
+
+
+def _registered_problems(db: Session, actor: Actor, index: int, clause: Any) -> list[FieldProblem]:
+    """A clause of a kind another module defines is checked by that module's validator
+    (``clause_kinds``); without one registered, the kind is not available (fail closed)."""
+    hooks = clause_kinds.clause_kind(clause.kind)
+    if hooks is None:
+        return [FieldProblem(f"clauses[{index}].kind", f"clause kind {clause.kind!r} is not available here")]
+    terms = clause.model_dump(mode="json", exclude={"kind"})
+    return [FieldProblem(f"clauses[{index}].{field}", reason) for field, reason in hooks.validate(db, actor, terms)]
 
 
 def _clause_rows(clauses: list[Any]) -> list[Clause]:
@@ -412,7 +428,7 @@ def edit_draft(db: Session, *, actor: Actor, agreement_id: uuid.UUID, data: Agre
     return agreement
 
 
-AnyTerms = SharingTerms | OptOutTerms | MutualAidTerms
+AnyTerms = SharingTerms | OptOutTerms | MutualAidTerms | ProtocolTerms
 
 
 def _open_draft(db: Session, actor: Actor, agreement_id: uuid.UUID) -> tuple[Agreement, AgreementVersion, uuid.UUID]:
@@ -705,15 +721,53 @@ def compile_grants(db: Session, agreement: Agreement) -> int:
     db.execute(delete(Grant).where(Grant.agreement_id == agreement.id))
     leaving = {str(o.agency_id): o.effective_at for o in agreement.opt_outs}
     rows: list[Grant] = []
+    compiled = {hooks.kind: hooks for hooks in clause_kinds.compiled_kinds()}
+    in_force: dict[str, list[clause_kinds.ClauseInForce]] = {kind: [] for kind in compiled}
     for version in agreement.versions:
         window = lifecycle.in_force_window(agreement, version)
         if window is None:
             continue
-        for clause in (c for c in version.clauses if c.kind == "sharing"):
-            rows.extend(_clause_grants(agreement, version, clause, window, leaving))
+        for clause in version.clauses:
+            if clause.kind == "sharing":
+                rows.extend(_clause_grants(agreement, version, clause, window, leaving))
+            elif clause.kind in in_force:
+                in_force[clause.kind].extend(_parties_bound(agreement, version, clause, window, leaving))
     db.add_all(rows)
     db.flush()
+    # Other modules' clause kinds rebuild their own rows from the same windows (clause_kinds).
+    for kind, hooks in compiled.items():
+        assert hooks.compile is not None
+        hooks.compile(db, agreement.id, in_force[kind])
     return len(rows)
+
+
+def _parties_bound(
+    agreement: Agreement,
+    version: AgreementVersion,
+    clause: Clause,
+    window: tuple[datetime, datetime | None],
+    leaving: dict[str, datetime],
+) -> list[clause_kinds.ClauseInForce]:
+    """Each party of ``version`` and when ``clause`` binds it: the version's window, cut
+    short by the party's own opt-out (as a grant is by its provider's or recipient's)."""
+    start, end = window
+    bound = []
+    for party in version.party_ids:
+        until = lifecycle.earliest(end, leaving.get(str(party)))
+        if until is not None and until <= start:
+            continue
+        bound.append(
+            clause_kinds.ClauseInForce(
+                agreement_id=agreement.id,
+                version_id=version.id,
+                clause_id=clause.id,
+                agency_id=party,
+                terms=dict(clause.terms),
+                valid_from=start,
+                valid_until=until,
+            )
+        )
+    return bound
 
 
 def _clause_grants(

@@ -40,6 +40,9 @@ PERMISSIONS: dict[str, str] = {
     "operations:live:read": "Receive live updates of what one may see (incidents, tasks, logs, map objects)",
     "operations:alert:publish": "Publish public CAP alerts (updates, cancellations) for incidents one's agency leads",
     "operations:alert:import": "Import CAP alerts (files, URLs, feeds) as incident reports led by one's agency",
+    "operations:protocol:read": "See the protocols of one's partnerships, those one's agency adopted, and those "
+    "attached to incidents it takes part in",
+    "operations:protocol:write": "Write, edit and publish joint protocols for partnerships one's agency belongs to",
     # accounts
     "accounts:self:manage": "Manage one's own MFA, sessions and API tokens",
     "accounts:user:read": "See user accounts of an agency",

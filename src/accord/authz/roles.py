@@ -28,6 +28,7 @@ _BASE = frozenset(
         "sharing:record:read",
         "operations:incident:read",
         "operations:live:read",
+        "operations:protocol:read",
     }
 )
 _WRITE_RECORDS = frozenset({"sharing:record:create", "sharing:record:update"})
@@ -48,6 +49,8 @@ _COMMAND = frozenset(
 # analysts bring outside alerts in as incident reports of their agency.
 _ALERT_IMPORT = frozenset({"operations:alert:import"})
 _ALERT_PUBLISH = frozenset({"operations:alert:publish"})
+# Pre-agreed protocols are written jointly by the partners' coordinators and commanders.
+_PROTOCOLS = frozenset({"operations:protocol:write"})
 
 BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
     RoleDefinition(
@@ -91,7 +94,8 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
             "agreements:partnership:manage",
             "agreements:agreement:draft",
             "agreements:agreement:manage",
-        },
+        }
+        | _PROTOCOLS,
     ),
     RoleDefinition(
         "analyst",
@@ -105,7 +109,7 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
         "Incident commander",
         "Runs joint incidents and the operating picture.",
         False,
-        _BASE | _WRITE_RECORDS | _COMMAND | _ALERT_PUBLISH | _ALERT_IMPORT,
+        _BASE | _WRITE_RECORDS | _COMMAND | _ALERT_PUBLISH | _ALERT_IMPORT | _PROTOCOLS,
     ),
     RoleDefinition(
         "logistics",

@@ -1,4 +1,4 @@
-"""Which live events a signed-in user receives (ADR 14, ADR 16).
+"""Which live events a signed-in user receives (ADR 14, ADR 18).
 
 Every module that emits live events registers, per ``object_type``, the model whose
 registered ``authz`` policy decides who sees the object and the permission to read it.

@@ -1,5 +1,5 @@
 """Live updates for signed-in users (Server-Sent Events), filtered per recipient at
-delivery (ADR 14, ADR 16).
+delivery (ADR 14, ADR 18).
 
 One ``Dispatcher`` per server process holds the only subscription to the broker. For each
 batch of committed events it asks which of the batch's objects each client may read now:

@@ -25,6 +25,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Records", "/records", "sharing:record:read"),
     NavItem("Trends", "/records/aggregates", "sharing:aggregate:read"),
     NavItem("Operations", "/incidents", "operations:incident:read"),
+    NavItem("Protocols", "/protocols", "operations:protocol:read"),
     NavItem("Mutual aid", "/mutual-aid", "mutualaid:request:read"),
     NavItem("Alerts", "/fusion", "fusion:alert:read"),
     NavItem("Dashboard", "/awareness", "awareness:dashboard:read"),
