@@ -20,6 +20,7 @@ from accord.authz.models import Membership, Role, RolePermission
 from accord.core.db import Base
 from accord.core.events.models import OutboxEvent
 from accord.directory.models import Agency, AgencyCapability, Person
+from accord.operations.deconfliction.models import DeconflictionNotice, PlannedOperation, PlannedOperationCell
 from accord.operations.models import ActivityEntry, Incident, IncidentParticipant
 from accord.sharing.models import Attachment, Record, RecordRecipient, RecordRevision, RetentionPolicy
 from accord.vault.models import DataKey
@@ -41,6 +42,7 @@ __all__ = [
     "Clause",
     "DataKey",
     "Decision",
+    "DeconflictionNotice",
     "Dispute",
     "GovernanceBody",
     "Grant",
@@ -53,6 +55,8 @@ __all__ = [
     "Partnership",
     "PartnershipMember",
     "Person",
+    "PlannedOperation",
+    "PlannedOperationCell",
     "Record",
     "RecordRecipient",
     "RecordRevision",

@@ -35,6 +35,8 @@ PERMISSIONS: dict[str, str] = {
     "operations:incident:create": "Open incidents led by one's agency",
     "operations:incident:update": "Steer incidents one's agency leads: status, severity, area, participating agencies",
     "operations:log:write": "Write activity-log entries (ICS-214) for incidents one's agency takes part in",
+    "operations:planned:read": "See one's agency's planned operations and the deconfliction notices addressed to it",
+    "operations:planned:manage": "Register, change and cancel one's agency's planned operations; acknowledge notices",
     # accounts
     "accounts:self:manage": "Manage one's own MFA, sessions and API tokens",
     "accounts:user:read": "See user accounts of an agency",

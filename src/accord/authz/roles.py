@@ -35,6 +35,8 @@ _WRITE_RECORDS = frozenset({"sharing:record:create", "sharing:record:update"})
 _AGGREGATES = frozenset({"sharing:aggregate:read"})
 # Running an incident: commanders open and steer it; anyone on the command staff logs.
 _COMMAND = frozenset({"operations:incident:create", "operations:incident:update", "operations:log:write"})
+# Deconfliction of planned operations: commanders and analysts register and are told.
+_PLANNED = frozenset({"operations:planned:read", "operations:planned:manage"})
 
 BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
     RoleDefinition(
@@ -84,14 +86,14 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
         "Analyst",
         "Shares and searches records across partners.",
         False,
-        _BASE | _WRITE_RECORDS | _AGGREGATES,
+        _BASE | _WRITE_RECORDS | _AGGREGATES | _PLANNED,
     ),
     RoleDefinition(
         "commander",
         "Incident commander",
         "Runs joint incidents and the operating picture.",
         False,
-        _BASE | _WRITE_RECORDS | _COMMAND,
+        _BASE | _WRITE_RECORDS | _COMMAND | _PLANNED,
     ),
     RoleDefinition(
         "logistics",
