@@ -192,7 +192,7 @@ def test_overlapping_operations_tell_both_contacts_whom_to_call_and_nothing_else
         assert conflict["concerns"] == "operation" and conflict["operation_id"] == operation["id"]
         assert conflict["incident"] is None and conflict["areas_overlap"] is True
         assert set(conflict) == {
-            "notice_id", "concerns", "operation_id", "incident", "other_agency", "other_contact",
+            "notice_id", "concerns", "other_side", "operation_id", "incident", "other_agency", "other_contact",
             "overlap", "areas_overlap", "revision", "notified_at", "acknowledged_at", "resolved_at",
         }  # fmt: skip
     # The other side's case never crosses: not its kind, title, case reference or place.

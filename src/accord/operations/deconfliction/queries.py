@@ -52,6 +52,14 @@ def list_operations(db: Session, actor: Actor, filters: PlannedOperationFilter) 
     return list(page), int(total)
 
 
+def operation_titles(db: Session, actor: Actor, operation_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Titles of one's own operations among ``operation_ids`` (for the notices list)."""
+    if not operation_ids:
+        return {}
+    stmt = scope(actor, READ, select(PlannedOperation).where(PlannedOperation.id.in_(set(operation_ids))))
+    return {row[0]: row[1] for row in db.execute(stmt.with_only_columns(PlannedOperation.id, PlannedOperation.title))}
+
+
 def _notices(actor: Actor, action: str = READ) -> Select[DeconflictionNotice]:
     return scope(actor, action, select(DeconflictionNotice))
 
@@ -142,6 +150,7 @@ def conflict_views(db: Session, actor: Actor, notices: Sequence[DeconflictionNot
             ConflictRead(
                 notice_id=notice.id,
                 concerns=concerns,
+                other_side="incident" if concerns == "operation" and notice.incident_id is not None else "operation",
                 operation_id=notice.operation_id,
                 incident=incident,
                 other_agency=AgencyRef(

@@ -149,10 +149,13 @@ class IncidentRef(BaseModel):
 
 class ConflictRead(BaseModel):
     """One side's notice. ``concerns`` says what of the recipient's is in conflict: its
-    planned operation (``operation_id``) or an incident it leads (``incident``)."""
+    planned operation (``operation_id``) or an incident it leads (``incident``);
+    ``other_side`` whether the other agency's side is a planned operation or an open
+    incident (named in ``incident`` only to a reader who may see it)."""
 
     notice_id: uuid.UUID
     concerns: Literal["operation", "incident"]
+    other_side: Literal["operation", "incident"]
     operation_id: uuid.UUID | None
     incident: IncidentRef | None
     other_agency: AgencyRef
