@@ -39,12 +39,20 @@
     return null;
   }
 
+  // A circle knows its bounds only once on a map with a view: compute them from the centre.
+  function boundsOf(fp, layer) {
+    if (fp.area) { return layer.getBounds(); }
+    var c = fp.location.coordinates;
+    return L.latLng(c[1], c[0]).toBounds(2 * fp.radius_m);
+  }
+
   function show(el) {
     var map = baseMap(el);
-    var layer = footprintLayer(JSON.parse(el.getAttribute("data-footprint")));
+    var fp = JSON.parse(el.getAttribute("data-footprint"));
+    var layer = footprintLayer(fp);
     if (layer) {
+      map.fitBounds(boundsOf(fp, layer), { padding: [24, 24], maxZoom: 16 });
       layer.addTo(map);
-      map.fitBounds(layer.getBounds(), { padding: [24, 24], maxZoom: 16 });
     } else { map.setView(REGION, 9); }
     context(map, el);
     el.setAttribute("data-loaded", "1");
@@ -63,8 +71,11 @@
       } else if (lon.value && lat.value) {
         fp = { location: { coordinates: [parseFloat(lon.value), parseFloat(lat.value)] }, radius_m: parseFloat(radius.value) || 1 };
       }
-      try { layer = fp ? footprintLayer(fp) : null; if (layer) { layer.addTo(map); } } catch (e) { layer = null; }
-      if (layer && fit) { map.fitBounds(layer.getBounds(), { padding: [24, 24], maxZoom: 16 }); }
+      try {
+        layer = fp ? footprintLayer(fp) : null;
+        if (layer && fit) { map.fitBounds(boundsOf(fp, layer), { padding: [24, 24], maxZoom: 16 }); }
+        if (layer) { layer.addTo(map); }
+      } catch (e) { layer = null; }
       el.setAttribute("data-drawn", layer ? "1" : "0");
     }
     map.on("click", function (e) {
