@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
@@ -26,9 +26,15 @@ def _known_kind(value: str) -> str:
 
 
 def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+    """Aware, and read as UTC (a time at the edge of the calendar is refused, not a 500)."""
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("give a time zone (for example 2026-11-22T14:00:00Z)")
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("outside the calendar's range") from None
 
 
 def _phone(value: str | None) -> str | None:
