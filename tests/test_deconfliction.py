@@ -289,6 +289,13 @@ def test_a_changed_window_tells_both_sides_again_and_moving_away_resolves(client
     assert again["notice_id"] == notice_b["notice_id"] and again["revision"] == 2
     assert again["acknowledged_at"] is None and again["overlap"]["starts_at"] == window(2, 3)["starts_at"]
     assert notices(client, world["h"]["a"], about=mine)[0]["overlap"]["ends_at"] == window(2, 3)["ends_at"]
+    # A new contact is news too: the other side must call the right number.
+    relieved = client.patch(
+        url, json={"contact_name": "Det. Kim Ng", "contact_phone": "+1-555-0100-333"}, headers=world["h"]["a"]
+    )
+    assert relieved.status_code == 200, relieved.text
+    again = notices(client, world["h"]["b"], about=theirs)[0]
+    assert again["other_contact"] == {"name": "Det. Kim Ng", "phone": "+1-555-0100-333"} and again["revision"] == 3
     # Moving 5 km away resolves the pair for both.
     away = client.patch(url, json={"location": point(moved(at, 0, 5000))}, headers=world["h"]["a"])
     assert away.status_code == 200 and away.json()["open_conflicts"] == 0
@@ -298,7 +305,7 @@ def test_a_changed_window_tells_both_sides_again_and_moving_away_resolves(client
     # Coming back reopens the same notice (deduplicated per pair), then cancelling resolves it.
     client.patch(url, json={"location": point(at), "radius_m": 300}, headers=world["h"]["a"])
     back = notices(client, world["h"]["b"], about=theirs)
-    assert [n["notice_id"] for n in back] == [notice_b["notice_id"]] and back[0]["revision"] == 3
+    assert [n["notice_id"] for n in back] == [notice_b["notice_id"]] and back[0]["revision"] == 4
     cancelled = client.patch(
         f"/api/v1/planned-operations/{theirs['id']}", json={"status": "cancelled"}, headers=world["h"]["b"]
     )
