@@ -47,6 +47,8 @@ from accord.directory import pages as directory_pages
 from accord.operations import api as operations_api
 from accord.operations.alerts import api as alerts_api
 from accord.operations.alerts import pages as alerts_pages
+from accord.operations.deconfliction import api as deconfliction_api
+from accord.operations.deconfliction import pages as deconfliction_pages
 from accord.operations.protocols import api as protocols_api
 from accord.operations.protocols import pages as protocols_pages
 from accord.operations.stream import Dispatcher
@@ -338,6 +340,8 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
         alerts_pages.router,
         protocols_api.router,
         protocols_pages.router,
+        deconfliction_api.router,
+        deconfliction_pages.router,
     )
     for router in routers:
         app.include_router(router)

@@ -21,6 +21,7 @@ from accord.core.db import Base
 from accord.core.events.models import OutboxEvent
 from accord.directory.models import Agency, AgencyCapability, Person
 from accord.operations.alerts.models import ImportedAlert, IncidentAlert
+from accord.operations.deconfliction.models import DeconflictionNotice, PlannedOperation, PlannedOperationCell
 from accord.operations.models import (
     ActivityEntry,
     CommandAssignment,
@@ -54,6 +55,7 @@ __all__ = [
     "CommandAssignment",
     "DataKey",
     "Decision",
+    "DeconflictionNotice",
     "Dispute",
     "GovernanceBody",
     "Grant",
@@ -71,6 +73,8 @@ __all__ = [
     "Partnership",
     "PartnershipMember",
     "Person",
+    "PlannedOperation",
+    "PlannedOperationCell",
     "Protocol",
     "ProtocolAdoption",
     "ProtocolVersion",

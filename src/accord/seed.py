@@ -24,6 +24,7 @@ from accord.core.time import utcnow
 from accord.directory import service as directory
 from accord.directory.models import Agency, Person
 from accord.seed_alerts import seed_alerts
+from accord.seed_deconfliction import seed_deconfliction
 from accord.seed_protocols import seed_protocols
 from accord.seed_sharing import seed_sharing
 
@@ -115,6 +116,7 @@ def seed_demo(db: Session, settings: Settings) -> list[DemoLogin]:
     seed_sharing(db)
     seed_alerts(db, settings)
     seed_protocols(db, settings)
+    seed_deconfliction(db, settings)
     order = {role.name: i for i, role in enumerate(BUILTIN_ROLES)}
     return sorted(logins, key=lambda login: order.get(login.role, len(order)))
 

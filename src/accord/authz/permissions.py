@@ -43,6 +43,8 @@ PERMISSIONS: dict[str, str] = {
     "operations:protocol:read": "See the protocols of one's partnerships, those one's agency adopted, and those "
     "attached to incidents it takes part in",
     "operations:protocol:write": "Write, edit and publish joint protocols for partnerships one's agency belongs to",
+    "operations:planned:read": "See one's agency's planned operations and the deconfliction notices addressed to it",
+    "operations:planned:manage": "Register, change and cancel one's agency's planned operations; acknowledge notices",
     # accounts
     "accounts:self:manage": "Manage one's own MFA, sessions and API tokens",
     "accounts:user:read": "See user accounts of an agency",

@@ -51,6 +51,8 @@ _ALERT_IMPORT = frozenset({"operations:alert:import"})
 _ALERT_PUBLISH = frozenset({"operations:alert:publish"})
 # Pre-agreed protocols are written jointly by the partners' coordinators and commanders.
 _PROTOCOLS = frozenset({"operations:protocol:write"})
+# Deconfliction of planned operations: commanders and analysts register and are told.
+_PLANNED = frozenset({"operations:planned:read", "operations:planned:manage"})
 
 BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
     RoleDefinition(
@@ -102,14 +104,14 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
         "Analyst",
         "Shares and searches records across partners.",
         False,
-        _BASE | _WRITE_RECORDS | _AGGREGATES | _ALERT_IMPORT,
+        _BASE | _WRITE_RECORDS | _AGGREGATES | _ALERT_IMPORT | _PLANNED,
     ),
     RoleDefinition(
         "commander",
         "Incident commander",
         "Runs joint incidents and the operating picture.",
         False,
-        _BASE | _WRITE_RECORDS | _COMMAND | _ALERT_PUBLISH | _ALERT_IMPORT | _PROTOCOLS,
+        _BASE | _WRITE_RECORDS | _COMMAND | _ALERT_PUBLISH | _ALERT_IMPORT | _PROTOCOLS | _PLANNED,
     ),
     RoleDefinition(
         "logistics",

@@ -21,6 +21,7 @@ from accord.directory import queries as directory
 from accord.geo.geojson import bbox_of, validate_area
 from accord.geo.overlap import point_coordinates
 from accord.operations import queries
+from accord.operations.deconfliction import service as deconfliction
 from accord.operations.models import ActivityEntry, Incident, IncidentParticipant
 from accord.operations.policy import takes_part
 from accord.operations.schemas import ActivityCreate, IncidentCreate, IncidentUpdate
@@ -130,6 +131,8 @@ def create_incident(db: Session, *, actor: Actor, data: IncidentCreate) -> Incid
         },
     )
     _announce(db, "incident.created", incident)
+    if incident.location is not None or incident.area is not None:
+        deconfliction.reconcile_incident(db, actor=actor, incident_id=incident.id)
     return incident
 
 
@@ -185,6 +188,8 @@ def update_incident(db: Session, *, actor: Actor, incident_id: uuid.UUID, data: 
             details={"changed": changes},
         )
         _announce(db, "incident.updated", incident, changed=sorted(changes))
+        if "place" in changes or "status" in changes:
+            deconfliction.reconcile_incident(db, actor=actor, incident_id=incident.id)
     return incident
 
 
