@@ -62,6 +62,7 @@ class Listener:
                     frame["event"] = line[7:]
                 elif line.startswith("data: "):
                     frame["data"] = json.loads(line[6:])
+                    frame.setdefault("event", frame["data"].get("kind", "message"))
         except (httpx.HTTPError, RuntimeError, ValueError):
             pass
         finally:

@@ -51,6 +51,7 @@ Update = Annotated[Actor, Depends(Permission("operations:incident:update"))]
 Log = Annotated[Actor, Depends(Permission("operations:log:write"))]
 TaskWrite = Annotated[Actor, Depends(Permission("operations:task:write"))]
 Publish = Annotated[Actor, Depends(Permission("operations:layer:publish"))]
+Planned = Annotated[Actor, Depends(Permission("operations:planned:read"))]
 map_router = APIRouter(prefix="/api/v1/map", tags=["operating picture"])
 GEOJSON = "application/geo+json"
 live_router = APIRouter(prefix="/api/v1", tags=["live"])
@@ -212,6 +213,12 @@ def incidents_geojson(db: DB, actor: Read, at: datetime | None = None) -> JSONRe
 def tasks_geojson(db: DB, actor: Read, at: datetime | None = None) -> JSONResponse:
     """Tasks with a location in incidents the caller's agency takes part in, where they were at ``at``."""
     return _geojson(picture.tasks_layer(db, actor, picture.moment(at)))
+
+
+@map_router.get("/planned.geojson")
+def planned_geojson(db: DB, actor: Planned, at: datetime | None = None) -> JSONResponse:
+    """The caller's agency's own planned operations running at ``at`` or in the next 24 hours."""
+    return _geojson(picture.planned_layer(db, actor, picture.moment(at)))
 
 
 @map_router.get("/layers", response_model=list[MapLayerRead])

@@ -15,10 +15,12 @@ from accord.authz import Actor, scope
 from accord.core.errors import InvalidInput
 from accord.core.time import utcnow
 from accord.operations import queries
+from accord.operations.deconfliction.models import PlannedOperation
 from accord.operations.models import Incident, Task, TaskUpdate
 from accord.operations.policy import takes_part
 
 READ = queries.READ
+PLANNED_READ = "operations:planned:read"
 WINDOW = timedelta(hours=24)
 MAX_FEATURES = 5_000
 
@@ -127,4 +129,30 @@ def published_layer(db: Session, actor: Actor, layer_id: Any) -> dict[str, Any]:
         {**feature, "properties": {**feature.get("properties", {}), "layer": layer.name}}
         for feature in layer.features.get("features", [])
     ]
+    return _collection(features)
+
+
+def planned_layer(db: Session, actor: Actor, at: datetime) -> dict[str, Any]:
+    """The caller's own agency's planned operations running at ``at`` or starting within
+    the next 24 hours (nobody sees another agency's: deconfliction tells only conflicts)."""
+    stmt = select(PlannedOperation).where(
+        PlannedOperation.status == "planned",
+        PlannedOperation.ends_at > at,
+        PlannedOperation.starts_at < at + WINDOW,
+    )
+    features = []
+    for op in db.scalars(scope(actor, PLANNED_READ, stmt).order_by(PlannedOperation.starts_at).limit(MAX_FEATURES)):
+        properties = {
+            "kind": "planned",
+            "id": str(op.id),
+            "title": op.title,
+            "operation_kind": op.kind,
+            "starts_at": op.starts_at.isoformat(),
+            "ends_at": op.ends_at.isoformat(),
+            "radius_m": op.radius_m,
+            "url": f"/operations/planned/{op.id}",
+        }
+        geometry = op.area or op.location
+        if geometry is not None:
+            features.append({"type": "Feature", "geometry": geometry, "properties": properties})
     return _collection(features)

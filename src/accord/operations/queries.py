@@ -125,3 +125,16 @@ def get_layer(db: Session, actor: Actor, layer_id: uuid.UUID) -> MapLayer:
     if layer is None:
         raise NotFound("map layer")
     return layer
+
+
+def open_task_counts(db: Session, actor: Actor, incident_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Tasks not yet done or cancelled, per incident (of incidents the caller takes part in)."""
+    if not incident_ids:
+        return {}
+    stmt = scope(
+        actor,
+        READ,
+        select(Task).where(Task.incident_id.in_(incident_ids), Task.status.not_in(("done", "cancelled"))),
+    )
+    rows = db.execute(stmt.with_only_columns(Task.incident_id, func.count()).group_by(Task.incident_id))
+    return {incident_id: int(count) for incident_id, count in rows}

@@ -210,7 +210,10 @@ class Dispatcher:
 
 # -- one client's stream -----------------------------------------------------------------------
 def _frame(event: Event) -> bytes:
-    return b"id: %d\nevent: %s\ndata: %s\n\n" % (event.id, event.kind.encode(), event.to_json())
+    """A data event: SSE's default type ("message"), so a browser's ``onmessage`` gets every
+    kind; the kind is in the data. Named events are the stream's own controls
+    (``reconnect``, ``reset``, ``signed-out``)."""
+    return b"id: %d\ndata: %s\n\n" % (event.id, event.to_json())
 
 
 def newest_id(db: Session) -> int:

@@ -1,0 +1,487 @@
+"""HTML pages of joint operations: the incidents list, opening an incident, the incident
+page (status, unified command, operational period and objectives, the task board, the
+activity log, a map) with its sections refreshed live, the ICS-201 briefing (HTML and
+PDF), and the full-screen common operating picture. The same service calls as the JSON
+API; every form carries its CSRF token; refusals of input come back as a message naming
+the field."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from accord.authz import Actor, roles_key
+from accord.authz.deps import Permission
+from accord.core.deps import DB
+from accord.core.errors import AccordError
+from accord.core.time import utcnow
+from accord.directory import queries as directory
+from accord.directory.schemas import PersonFilter
+from accord.operations import briefing, command, queries, service, stream, taskboard
+from accord.operations.deconfliction import queries as deconfliction
+from accord.operations.models import Incident
+from accord.operations.policy import takes_part
+from accord.operations.protocols import queries as protocols
+from accord.operations.schemas import (
+    ActivityCreate,
+    CommandAssign,
+    IncidentCreate,
+    IncidentFilter,
+    IncidentUpdate,
+    ObjectiveCreate,
+    ObjectiveUpdate,
+    PeriodCreate,
+    TaskCreate,
+    TaskReport,
+)
+from accord.operations.vocab import (
+    INCIDENT_TIERS,
+    INCIDENT_TYPES,
+    PLANNED_EVENT,
+    POSITIONS,
+    SEVERITIES,
+    TASK_PRIORITIES,
+    TASK_STATUSES,
+    TASK_TRANSITIONS,
+    TRANSITIONS,
+)
+from accord.web.forms import errors_of, form_dict
+from accord.web.pdf import render_pdf
+from accord.web.templating import flash, redirect, render, templates, verify_csrf
+
+router = APIRouter(include_in_schema=False)
+Read = Annotated[Actor, Depends(Permission("operations:incident:read"))]
+Create = Annotated[Actor, Depends(Permission("operations:incident:create"))]
+Update = Annotated[Actor, Depends(Permission("operations:incident:update"))]
+Log = Annotated[Actor, Depends(Permission("operations:log:write"))]
+TaskWrite = Annotated[Actor, Depends(Permission("operations:task:write"))]
+Csrf = Depends(verify_csrf)
+STATUS_LABELS = {"reported": "Reported", "active": "Active", "contained": "Contained", "closed": "Closed"}
+PARTS = ("header", "board", "command", "period", "log")
+VOCAB = {
+    "types": INCIDENT_TYPES,
+    "severities": SEVERITIES,
+    "tiers": INCIDENT_TIERS,
+    "status_labels": STATUS_LABELS,
+    "positions": POSITIONS,
+    "task_statuses": TASK_STATUSES,
+    "task_priorities": TASK_PRIORITIES,
+    "task_transitions": TASK_TRANSITIONS,
+    "severity_options": [(s, s.title()) for s in SEVERITIES],
+    "tier_options": [
+        ("CLEAR", "CLEAR — anyone"),
+        ("GREEN", "GREEN — our partnerships"),
+        ("AMBER", "AMBER — agencies our agreements name"),
+        ("AMBER+STRICT", "AMBER+STRICT — named agencies only, never re-shared"),
+    ],
+}
+
+
+def _names(db: Session, actor: Actor) -> dict[uuid.UUID, str]:
+    return {agency: name for agency, name in directory.agency_options(db, actor)}
+
+
+def _mine(actor: Actor, permission: str) -> set[uuid.UUID]:
+    return {agency for agency, _ in roles_key(actor, permission)}
+
+
+def _fail(request: Request, exc: Exception, where: str) -> Response:
+    """A refused form: the message names the field; 403 and 404 go to the error handler."""
+    errors, summary = errors_of(exc)
+    detail = "; ".join(f"{field.replace('_', ' ')}: {reason}" for field, reason in errors.items())
+    flash(request, "error", f"{summary} {detail}".strip())
+    return redirect(request, where)
+
+
+def _time(value: str | None) -> str | None:
+    """A ``datetime-local`` field (the browser's wall clock, no zone) read as UTC, which is
+    what the form says it is."""
+    if not value:
+        return None
+    text = value.strip()
+    return text if ("Z" in text or "+" in text[10:]) else f"{text}Z"
+
+
+def _point(form: dict[str, Any], prefix: str = "") -> dict[str, Any] | None:
+    lon, lat = form.get(f"{prefix}lon", "").strip(), form.get(f"{prefix}lat", "").strip()
+    if not lon and not lat:
+        return None
+    try:
+        return {"type": "Point", "coordinates": [float(lon), float(lat)]}
+    except ValueError:
+        raise AccordError(
+            message="location: longitude and latitude must be numbers (WGS 84, e.g. -77.05 and 40.95)",
+            status_code=422,
+            code="invalid",
+        ) from None
+
+
+# -- the incidents ----------------------------------------------------------------------------
+@router.get("/incidents")
+def incidents_page(request: Request, db: DB, actor: Read, status: str = "", offset: int = 0) -> Response:
+    try:
+        filters = IncidentFilter(status=status or None, offset=max(0, offset), limit=100)
+    except ValidationError:
+        filters = IncidentFilter(limit=100)
+    rows, total = queries.list_incidents(db, actor, filters)
+    mine = [i for i in rows if takes_part(actor, queries.READ, i)]
+    shared = [i for i in rows if not takes_part(actor, queries.READ, i)]
+    open_tasks = queries.open_task_counts(db, actor, [i.id for i in mine])
+    notices = deconfliction.unacknowledged_count(db, actor) if actor.has("operations:planned:read") else 0
+    context = {
+        "mine": mine,
+        "shared": shared,
+        "total": total,
+        "status": filters.status or "",
+        "open_tasks": open_tasks,
+        "names": _names(db, actor),
+        "notices": notices,
+        "last_event_id": stream.newest_id(db),
+        **VOCAB,
+    }
+    return render(request, "incidents/list.html", context)
+
+
+def _lead_choices(db: Session, actor: Actor) -> list[tuple[uuid.UUID, str]]:
+    names = _names(db, actor)
+    return [(agency, names.get(agency, str(agency))) for agency in sorted(_mine(actor, service.CREATE), key=str)]
+
+
+@router.get("/incidents/new")
+def new_incident_page(request: Request, db: DB, actor: Create) -> Response:
+    context = {
+        "leads": _lead_choices(db, actor),
+        "agencies": directory.agency_options(db, actor),
+        "form": {"severity": "moderate", "tier": "AMBER", "type": "flood"},
+        "errors": {},
+        **VOCAB,
+    }
+    return render(request, "incidents/new.html", context)
+
+
+@router.post("/incidents/new", dependencies=[Csrf])
+async def create_incident_form(request: Request, db: DB, actor: Create) -> Response:
+    form = await form_dict(request)
+    data = await request.form()
+    participants = [value for value in data.getlist("participants") if isinstance(value, str) and value]
+    try:
+        body = IncidentCreate(
+            lead_agency_id=form.get("lead_agency_id") or None,
+            name=form.get("name", ""),
+            type=form.get("type", ""),
+            severity=form.get("severity", ""),
+            tier=form.get("tier") or "AMBER",
+            summary=form.get("summary", ""),
+            location=_point(form),
+            started_at=_time(form.get("started_at")),
+            participants=participants,
+        )
+        incident = service.create_incident(db, actor=actor, data=body)
+        db.commit()
+    except (ValidationError, AccordError) as exc:
+        db.rollback()
+        errors, summary = errors_of(exc)
+        context = {
+            "leads": _lead_choices(db, actor),
+            "agencies": directory.agency_options(db, actor),
+            "form": form | {"participants": participants},
+            "errors": errors,
+            "summary": summary,
+            **VOCAB,
+        }
+        return render(request, "incidents/new.html", context, status_code=422)
+    flash(request, "success", f"Incident {incident.number} opened. Add tasks and fill the command positions.")
+    return redirect(request, f"/incidents/{incident.id}")
+
+
+def _incident_context(db: Session, actor: Actor, incident: Incident) -> dict[str, Any]:
+    """Everything the incident page shows, for the page and for each live-refreshed part."""
+    now = utcnow()
+    taking_part = takes_part(actor, queries.READ, incident)
+    names = _names(db, actor)
+    involved = [incident.lead_agency_id] + [p.agency_id for p in incident.participants]
+    context: dict[str, Any] = {
+        "incident": incident,
+        "taking_part": taking_part,
+        "names": names,
+        "involved": [(agency, names.get(agency, "Unknown agency")) for agency in involved],
+        "now": now,
+        "transitions": sorted(TRANSITIONS[incident.status]),
+        "is_lead": incident.lead_agency_id in _mine(actor, service.UPDATE),
+        "can_organise": bool(command.commanding_agencies(db, actor, incident)),
+        "can_task": bool(_mine(actor, taskboard.WRITE) & set(involved)),
+        "can_log": bool(_mine(actor, service.LOG) & set(involved)),
+        "own_commander_agencies": [a for a in involved if a in _mine(actor, service.UPDATE)],
+        "planned_event": incident.type == PLANNED_EVENT,
+        **VOCAB,
+    }
+    if not taking_part:
+        return context
+    periods = queries.list_periods(db, actor, incident.id)
+    tasks = queries.list_tasks(db, actor, incident.id)
+    columns, overdue = queries.status_board(tasks, now)
+    current = queries.list_command(db, actor, incident.id, current_only=True)
+    people: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {}
+    for agency in involved:
+        found, _ = directory.list_people(db, actor, PersonFilter(agency_id=agency, limit=200))
+        people[agency] = [(p.id, f"{p.full_name} — {p.title}" if p.title else p.full_name) for p in found]
+    context |= {
+        "periods": periods,
+        "period": queries.current_period(periods, now),
+        "columns": columns,
+        "overdue": overdue,
+        "tasks": tasks,
+        "organisation": briefing.organisation(current),
+        "history": [r for r in queries.list_command(db, actor, incident.id) if r.ended_at is not None],
+        "log": queries.list_activity(db, actor, incident.id),
+        "people": people,
+        "protocol_count": len(protocols.protocols_for_incident(db, actor, incident.id)),
+    }
+    period = context["period"]
+    log = context["log"]
+    context["objective_options"] = [(o.id, o.text[:80]) for o in period.objectives] if period else []
+    context["log_options"] = [(e.id, f"{e.occurred_at:%H:%M} {e.text[:60]}") for e in reversed(log[-50:])]
+    context["own_commander_options"] = [(a, names.get(a, str(a))) for a in context["own_commander_agencies"]]
+    return context
+
+
+@router.get("/incidents/{incident_id}")
+def incident_page(request: Request, db: DB, actor: Read, incident_id: uuid.UUID) -> Response:
+    incident = queries.get_incident(db, actor, incident_id)
+    context = _incident_context(db, actor, incident) | {"last_event_id": stream.newest_id(db)}
+    return render(request, "incidents/detail.html", context)
+
+
+@router.get("/incidents/{incident_id}/part/{part}")
+def incident_part(request: Request, db: DB, actor: Read, incident_id: uuid.UUID, part: str) -> Response:
+    """One section of the incident page, re-read when a live event says it changed."""
+    if part not in PARTS:
+        return render(request, "error.html", {"title": "Not found", "message": "no such section"}, status_code=404)
+    incident = queries.get_incident(db, actor, incident_id)
+    context = _incident_context(db, actor, incident) | {"part": part}
+    return render(request, "incidents/part.html", context)
+
+
+@router.post("/incidents/{incident_id}/status", dependencies=[Csrf])
+async def change_incident(request: Request, db: DB, actor: Update, incident_id: uuid.UUID) -> Response:
+    form = await form_dict(request)
+    here = f"/incidents/{incident_id}"
+    fields = {k: v for k, v in form.items() if k in ("status", "severity", "tier", "summary", "name") and v != ""}
+    try:
+        service.update_incident(db, actor=actor, incident_id=incident_id, data=IncidentUpdate(**fields))
+        db.commit()
+    except (ValidationError, AccordError) as exc:
+        db.rollback()
+        return _fail(request, exc, here)
+    flash(request, "success", "Incident updated.")
+    return redirect(request, here)
+
+
+@router.post("/incidents/{incident_id}/participants", dependencies=[Csrf])
+async def add_participant_form(request: Request, db: DB, actor: Update, incident_id: uuid.UUID) -> Response:
+    form = await form_dict(request)
+    here = f"/incidents/{incident_id}"
+    try:
+        agency = uuid.UUID(form.get("agency_id", ""))
+    except ValueError:
+        flash(request, "error", "agency: choose the agency that joins")
+        return redirect(request, here)
+    try:
+        service.add_participant(db, actor=actor, incident_id=incident_id, agency_id=agency)
+        db.commit()
+    except AccordError as exc:
+        db.rollback()
+        return _fail(request, exc, here)
+    flash(request, "success", "The agency takes part now: its people see the whole incident.")
+    return redirect(request, here)
+
+
+@router.post("/incidents/{incident_id}/tasks", dependencies=[Csrf])
+async def create_task_form(request: Request, db: DB, actor: TaskWrite, incident_id: uuid.UUID) -> Response:
+    form = await form_dict(request)
+    here = f"/incidents/{incident_id}#board"
+    try:
+        body = TaskCreate(
+            title=form.get("title", ""),
+            details=form.get("details", ""),
+            assigned_agency_id=form.get("assigned_agency_id") or None,
+            assigned_unit=form.get("assigned_unit", ""),
+            priority=form.get("priority") or "routine",
+            due_at=_time(form.get("due_at")),
+            location=_point(form),
+            objective_id=form.get("objective_id") or None,
+        )
+        task = taskboard.create_task(db, actor=actor, incident_id=incident_id, data=body)
+        db.commit()
+    except (ValidationError, AccordError) as exc:
+        db.rollback()
+        return _fail(request, exc, here)
+    flash(request, "success", f"Task T{task.number} assigned.")
+    return redirect(request, here)
+
+
+@router.post("/incidents/{incident_id}/tasks/{task_id}/report", dependencies=[Csrf])
+async def report_on_task_form(
+    request: Request, db: DB, actor: TaskWrite, incident_id: uuid.UUID, task_id: uuid.UUID
+) -> Response:
+    form = await form_dict(request)
+    here = f"/incidents/{incident_id}#board"
+    try:
+        body = TaskReport(
+            text=form.get("text", ""),
+            status=form.get("status") or None,
+            location=_point(form),
+        )
+        taskboard.report_on_task(db, actor=actor, incident_id=incident_id, task_id=task_id, data=body)
+        db.commit()
+    except (ValidationError, AccordError) as exc:
+        db.rollback()
+        return _fail(request, exc, here)
+    return redirect(request, here)
+
+
+@router.post("/incidents/{incident_id}/log", dependencies=[Csrf])
+async def log_form(request: Request, db: DB, actor: Log, incident_id: uuid.UUID) -> Response:
+    form = await form_dict(request)
+    here = f"/incidents/{incident_id}#log"
+    try:
+        body = ActivityCreate(
+            text=form.get("text", ""),
+            unit=form.get("unit", ""),
+            occurred_at=_time(form.get("occurred_at")),
+            corrects_id=form.get("corrects_id") or None,
+        )
+        service.log_activity(db, actor=actor, incident_id=incident_id, data=body)
+        db.commit()
+    except (ValidationError, AccordError) as exc:
+        db.rollback()
+        return _fail(request, exc, here)
+    return redirect(request, here)
+
+
+@router.post("/incidents/{incident_id}/command", dependencies=[Csrf])
+async def assign_form(request: Request, db: DB, actor: Update, incident_id: uuid.UUID) -> Response:
+    form = await form_dict(request)
+    here = f"/incidents/{incident_id}#command"
+    try:
+        body = CommandAssign(
+            position=form.get("position", ""),
+            label=form.get("label", ""),
+            agency_id=form.get("agency_id") or None,
+            person_id=form.get("person_id") or None,
+            person_name=form.get("person_name", ""),
+            contact=form.get("contact", ""),
+        )
+        command.assign_position(db, actor=actor, incident_id=incident_id, data=body)
+        db.commit()
+    except (ValidationError, AccordError) as exc:
+        db.rollback()
+        return _fail(request, exc, here)
+    flash(request, "success", f"{POSITIONS.get(body.position, 'Position')} filled.")
+    return redirect(request, here)
+
+
+@router.post("/incidents/{incident_id}/command/{assignment_id}/end", dependencies=[Csrf])
+async def end_assignment_form(
+    request: Request, db: DB, actor: Update, incident_id: uuid.UUID, assignment_id: uuid.UUID
+) -> Response:
+    here = f"/incidents/{incident_id}#command"
+    try:
+        command.end_assignment(db, actor=actor, incident_id=incident_id, assignment_id=assignment_id)
+        db.commit()
+    except AccordError as exc:
+        db.rollback()
+        return _fail(request, exc, here)
+    return redirect(request, here)
+
+
+@router.post("/incidents/{incident_id}/periods", dependencies=[Csrf])
+async def period_form(request: Request, db: DB, actor: Update, incident_id: uuid.UUID) -> Response:
+    form = await form_dict(request)
+    here = f"/incidents/{incident_id}#period"
+    objectives = [line.strip() for line in form.get("objectives", "").splitlines() if line.strip()]
+    try:
+        body = PeriodCreate(
+            starts_at=_time(form.get("starts_at")),
+            ends_at=_time(form.get("ends_at")),
+            objectives=objectives,
+        )
+        command.add_period(db, actor=actor, incident_id=incident_id, data=body)
+        db.commit()
+    except (ValidationError, AccordError) as exc:
+        db.rollback()
+        return _fail(request, exc, here)
+    flash(request, "success", "Operational period added.")
+    return redirect(request, here)
+
+
+@router.post("/incidents/{incident_id}/periods/{period_id}/objectives", dependencies=[Csrf])
+async def objective_form(
+    request: Request, db: DB, actor: Update, incident_id: uuid.UUID, period_id: uuid.UUID
+) -> Response:
+    form = await form_dict(request)
+    here = f"/incidents/{incident_id}#period"
+    try:
+        body = ObjectiveCreate(text=form.get("text", ""))
+        command.add_objective(db, actor=actor, incident_id=incident_id, period_id=period_id, data=body)
+        db.commit()
+    except (ValidationError, AccordError) as exc:
+        db.rollback()
+        return _fail(request, exc, here)
+    return redirect(request, here)
+
+
+@router.post("/incidents/{incident_id}/objectives/{objective_id}", dependencies=[Csrf])
+async def objective_status_form(
+    request: Request, db: DB, actor: Update, incident_id: uuid.UUID, objective_id: uuid.UUID
+) -> Response:
+    form = await form_dict(request)
+    here = f"/incidents/{incident_id}#period"
+    try:
+        body = ObjectiveUpdate(status=form.get("status", ""))
+        command.set_objective_status(db, actor=actor, incident_id=incident_id, objective_id=objective_id, data=body)
+        db.commit()
+    except (ValidationError, AccordError) as exc:
+        db.rollback()
+        return _fail(request, exc, here)
+    return redirect(request, here)
+
+
+# -- the briefing (ICS-201) -----------------------------------------------------------------------
+@router.get("/incidents/{incident_id}/briefing")
+def briefing_page(request: Request, db: DB, actor: Read, incident_id: uuid.UUID) -> Response:
+    document = briefing.build_briefing(db, actor, incident_id)
+    return render(request, "incidents/briefing.html", {"b": document, "pdf": False, **VOCAB})
+
+
+@router.get("/incidents/{incident_id}/briefing.pdf")
+def briefing_pdf(request: Request, db: DB, actor: Read, incident_id: uuid.UUID) -> Response:
+    document = briefing.build_briefing(db, actor, incident_id)
+    html = templates.get_template("incidents/briefing_pdf.html").render(b=document, pdf=True, **VOCAB)
+    filename = f"ICS-201-{document.incident.number}.pdf"
+    return Response(
+        render_pdf(html),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
+
+
+# -- the common operating picture -------------------------------------------------------------------
+@router.get("/cop")
+def operating_picture(request: Request, db: DB, actor: Read) -> Response:
+    now = utcnow()
+    context = {
+        "layers": queries.list_layers(db, actor),
+        "now": now,
+        "since": now - timedelta(hours=24),
+        "last_event_id": stream.newest_id(db),
+        "planned": actor.has("operations:planned:read"),
+        "epoch": int(datetime(1970, 1, 1, tzinfo=UTC).timestamp()),
+    }
+    return render(request, "incidents/cop.html", context)
