@@ -20,6 +20,7 @@ from accord.authz.models import Membership, Role, RolePermission
 from accord.core.db import Base
 from accord.core.events.models import OutboxEvent
 from accord.directory.models import Agency, AgencyCapability, Person
+from accord.operations.eventboard.models import BoardAssignment, BoardMessage, BoardPost, BoardReceipt, BoardShift
 from accord.operations.models import ActivityEntry, Incident, IncidentParticipant
 from accord.sharing.models import Attachment, Record, RecordRecipient, RecordRevision, RetentionPolicy
 from accord.vault.models import DataKey
@@ -38,6 +39,11 @@ __all__ = [
     "AuditChainHead",
     "AuditCheckpoint",
     "AuditEvent",
+    "BoardAssignment",
+    "BoardMessage",
+    "BoardPost",
+    "BoardReceipt",
+    "BoardShift",
     "Clause",
     "DataKey",
     "Decision",

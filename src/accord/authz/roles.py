@@ -27,6 +27,7 @@ _BASE = frozenset(
         "agreements:agreement:read",
         "sharing:record:read",
         "operations:incident:read",
+        "operations:board:read",
     }
 )
 _WRITE_RECORDS = frozenset({"sharing:record:create", "sharing:record:update"})
@@ -35,6 +36,10 @@ _WRITE_RECORDS = frozenset({"sharing:record:create", "sharing:record:update"})
 _AGGREGATES = frozenset({"sharing:aggregate:read"})
 # Running an incident: commanders open and steer it; anyone on the command staff logs.
 _COMMAND = frozenset({"operations:incident:create", "operations:incident:update", "operations:log:write"})
+# The command board of a planned event: commanders set it up and assign units; commanders,
+# logistics and analysts write on its message board.
+_BOARD_MANAGE = frozenset({"operations:board:manage"})
+_BOARD_POST = frozenset({"operations:board:post"})
 
 BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
     RoleDefinition(
@@ -84,21 +89,21 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
         "Analyst",
         "Shares and searches records across partners.",
         False,
-        _BASE | _WRITE_RECORDS | _AGGREGATES,
+        _BASE | _WRITE_RECORDS | _AGGREGATES | _BOARD_POST,
     ),
     RoleDefinition(
         "commander",
         "Incident commander",
         "Runs joint incidents and the operating picture.",
         False,
-        _BASE | _WRITE_RECORDS | _COMMAND,
+        _BASE | _WRITE_RECORDS | _COMMAND | _BOARD_MANAGE | _BOARD_POST,
     ),
     RoleDefinition(
         "logistics",
         "Logistics / finance",
         "Keeps resources, deployments and costs.",
         False,
-        _BASE | {"operations:log:write"},
+        _BASE | {"operations:log:write"} | _BOARD_POST,
     ),
     RoleDefinition("trainer", "Training officer", "Runs trainings, exercises and after-action reviews.", False, _BASE),
     RoleDefinition(
