@@ -45,6 +45,8 @@ from accord.core.scheduler import Periodic
 from accord.directory import api as directory_api
 from accord.directory import pages as directory_pages
 from accord.operations import api as operations_api
+from accord.operations.eventboard import api as eventboard_api
+from accord.operations.eventboard import pages as eventboard_pages
 from accord.sharing import api as sharing_api
 from accord.sharing import pages as sharing_pages
 from accord.sharing.tasks import purge_task
@@ -320,6 +322,8 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
         agreements_pages.router,
         sharing_pages.router,
         audit_pages.router,
+        eventboard_api.router,
+        eventboard_pages.router,
     )
     for router in routers:
         app.include_router(router)

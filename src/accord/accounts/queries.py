@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -11,7 +12,7 @@ from accord.accounts import policy as _policy  # noqa: F401  (registers the poli
 from accord.accounts.models import ApiToken, User, UserSession
 from accord.accounts.schemas import UserFilter
 from accord.authz import Actor, scope
-from accord.authz.models import Membership, Role
+from accord.authz.models import Membership, Role, RolePermission
 from accord.core.db import contains
 from accord.core.errors import NotFound
 
@@ -90,3 +91,22 @@ def usernames_of(db: Session, user_ids: list[uuid.UUID]) -> list[str]:
     if not user_ids:
         return []
     return list(db.scalars(select(User.username).where(User.id.in_(user_ids)).order_by(User.username)))
+
+
+def count_active_holders(db: Session, agency_ids: Collection[uuid.UUID], permission: str) -> int:
+    """How many active users hold ``permission`` through a membership of one of
+    ``agency_ids`` (platform-wide memberships do not count). A number only, for audiences
+    such as "read by N of M"; who they are stays behind ``accounts:user:read``."""
+    if not agency_ids:
+        return 0
+    holders = (
+        select(func.count(func.distinct(Membership.user_id)))
+        .join(RolePermission, RolePermission.role_id == Membership.role_id)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.agency_id.in_(list(agency_ids)),
+            RolePermission.permission == permission,
+            User.is_active.is_(True),
+        )
+    )
+    return int(db.scalar(holders) or 0)
