@@ -35,8 +35,8 @@ PERMISSIONS: dict[str, str] = {
     "operations:incident:create": "Open incidents led by one's agency",
     "operations:incident:update": "Steer incidents one's agency leads: status, severity, area, participating agencies",
     "operations:log:write": "Write activity-log entries (ICS-214) for incidents one's agency takes part in",
-    "operations:board:read": "See the command board (shifts, posts, units, messages) of planned events one's agency takes part in",
-    "operations:board:manage": "Set up a planned event's shifts and posts (lead agency) and assign one's agency's units",
+    "operations:board:read": "See shifts, posts, units and messages of planned events one's agency takes part in",
+    "operations:board:manage": "Set up a planned event's shifts and posts (lead agency); assign one's agency's units",
     "operations:board:post": "Post messages to the command board of planned events one's agency takes part in",
     # accounts
     "accounts:self:manage": "Manage one's own MFA, sessions and API tokens",

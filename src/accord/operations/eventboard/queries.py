@@ -195,6 +195,7 @@ def can_set_up(actor: Actor, incident: Incident) -> bool:
 
 
 def board_agencies(db: Session, actor: Actor, incident: Incident) -> list[BoardAgency]:
+    """The lead agency, then the participants by short name."""
     found = []
     for agency_id in involved_agencies(incident):
         agency = directory.get_agency(db, actor, agency_id)
@@ -207,7 +208,7 @@ def board_agencies(db: Session, actor: Actor, incident: Incident) -> list[BoardA
                 lead=agency.id == incident.lead_agency_id,
             )
         )
-    return found
+    return found[:1] + sorted(found[1:], key=lambda a: a.short_name)
 
 
 def board(db: Session, actor: Actor, incident_id: uuid.UUID) -> BoardRead:
