@@ -23,6 +23,7 @@ from accord.core import crypto
 from accord.core.time import utcnow
 from accord.directory import service as directory
 from accord.directory.models import Agency, Person
+from accord.seed_eventboard import seed_eventboard
 from accord.seed_sharing import seed_sharing
 
 DATA = Path(__file__).parent / "directory" / "data"
@@ -111,6 +112,7 @@ def seed_demo(db: Session, settings: Settings) -> list[DemoLogin]:
         )
     db.flush()
     seed_sharing(db)
+    seed_eventboard(db, settings)
     order = {role.name: i for i, role in enumerate(BUILTIN_ROLES)}
     return sorted(logins, key=lambda login: order.get(login.role, len(order)))
 

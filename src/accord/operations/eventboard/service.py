@@ -443,9 +443,12 @@ def remove_assignment(
 
 
 # -- messages and read receipts -----------------------------------------------------------
-def post_message(db: Session, *, actor: Actor, incident_id: uuid.UUID, data: MessageCreate) -> BoardMessage:
+def post_message(
+    db: Session, *, actor: Actor, incident_id: uuid.UUID, data: MessageCreate, at: datetime | None = None
+) -> BoardMessage:
     """Append a message; a correction is a new message naming the one it corrects. The
-    author has read their own message."""
+    author has read their own message. ``at`` (imports and the demo only) is when it was
+    posted, if not now."""
     incident = _board(db, actor, incident_id, POST)
     author_agency = _acting_agency(actor, POST, incident)
     if data.post_id is not None:
@@ -456,7 +459,7 @@ def post_message(db: Session, *, actor: Actor, incident_id: uuid.UUID, data: Mes
         )
         if db.scalar(scope(actor, READ, stmt)) is None:
             raise InvalidInput("corrects_id", "no such message on this board")
-    now = utcnow()
+    now = at or utcnow()
     message = BoardMessage(
         incident_id=incident.id,
         posted_at=now,
@@ -498,9 +501,12 @@ def _reader(actor: Actor, incident: Incident) -> tuple[uuid.UUID, uuid.UUID]:
     return actor.user_id, _acting_agency(actor, READ, incident)
 
 
-def mark_read(db: Session, *, actor: Actor, incident_id: uuid.UUID, message_id: uuid.UUID) -> BoardReceipt:
+def mark_read(
+    db: Session, *, actor: Actor, incident_id: uuid.UUID, message_id: uuid.UUID, at: datetime | None = None
+) -> BoardReceipt:
     """Record that the caller read the message; the first time counts, later ones change
-    nothing. Allowed on a closed event's board too (reading is not changing the board)."""
+    nothing. Allowed on a closed event's board too (reading is not changing the board).
+    ``at`` (imports and the demo only) is when it was read, if not now."""
     incident = queries.get_board(db, actor, incident_id)
     stmt = select(BoardMessage).where(BoardMessage.id == message_id, BoardMessage.incident_id == incident.id)
     message = db.scalar(scope(actor, READ, stmt))
@@ -514,7 +520,7 @@ def mark_read(db: Session, *, actor: Actor, incident_id: uuid.UUID, message_id: 
         message_id=message.id,
         user_id=user_id,
         incident_id=incident.id,
-        read_at=utcnow(),
+        read_at=at or utcnow(),
         reader_name=actor.display_name or actor.username,
         reader_agency_id=agency_id,
     )

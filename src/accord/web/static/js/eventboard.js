@@ -38,7 +38,7 @@
       var when = new Date(el.getAttribute("datetime"));
       var fmt = FORMATS[el.getAttribute("data-fmt")];
       if (isNaN(when.getTime()) || !fmt) { return; }
-      el.textContent = new Intl.DateTimeFormat("en-GB", fmt).format(when).replace(",", "");
+      el.textContent = new Intl.DateTimeFormat("en-GB", fmt).format(when).replace(/,/g, "");
     });
     root.querySelectorAll("[data-tz-label]").forEach(function (el) { el.textContent = zoneLabel(); });
     root.querySelectorAll("input[data-tz-field]").forEach(function (el) { el.value = ZONE; });
@@ -311,8 +311,7 @@
     try { source = new EventSource(url, { withCredentials: true }); } catch (e) { poll(); return; }
     source.addEventListener("open", function () {
       if (polling) { window.clearInterval(polling); polling = null; }
-      setStatus("Live", "live");
-      pending.grid = true; pending.messages = true; schedule();  // catch up on what happened while away
+      setStatus("Live", "live");  // a reconnection replays what it missed (Last-Event-ID)
     });
     source.addEventListener("message", onLiveEvent);
     KINDS.forEach(function (kind) { source.addEventListener(kind, onLiveEvent); });
@@ -320,6 +319,14 @@
       if (source.readyState === EventSource.CLOSED) { poll(); } else { setStatus("Reconnecting…", "down"); }
     });
   }
+
+  /* Printed boards list who read each message. */
+  var reopened = [];
+  window.addEventListener("beforeprint", function () {
+    reopened = Array.prototype.filter.call(document.querySelectorAll("details.receipts"), function (d) { return !d.open; });
+    reopened.forEach(function (d) { d.open = true; });
+  });
+  window.addEventListener("afterprint", function () { reopened.forEach(function (d) { d.open = false; }); reopened = []; });
 
   function init() {
     localize(document);
