@@ -146,8 +146,8 @@ def seed_eventboard(db: Session, settings: Settings) -> None:
     posts: dict[str, uuid.UUID] = {}
     for name, description, (lon, lat), radius in POSTS:
         location: dict[str, Any] = {"type": "Point", "coordinates": [lon, lat]}
-        data = PostCreate(name=name, description=description, location=location, radius_m=radius)
-        posts[name] = board.add_post(db, actor=seed, incident_id=incident.id, data=data).id
+        place = PostCreate(name=name, description=description, location=location, radius_m=radius)
+        posts[name] = board.add_post(db, actor=seed, incident_id=incident.id, data=place).id
     for shift_name, post_name, agency, unit, count, person, notes in UNITS:
         found = people.get(person) if person else None
         data = AssignmentCreate(
