@@ -250,12 +250,26 @@ def test_units_move_and_leave_from_the_grid(client, own):
         },
         headers=headers,
     ).json()
-    clash = client.patch(f"{api}/assignments/{again['id']}", json={"shift_id": shifts[0]["id"]}, headers=headers)
-    assert clash.status_code == 200  # Engine 2 is free in the morning
+    free = client.patch(f"{api}/assignments/{again['id']}", json={"shift_id": shifts[0]["id"]}, headers=headers)
+    assert free.status_code == 200  # Engine 2 is free in the morning
     refused = _post(
         client, own, f"/assignments/{unit['id']}/move", {"shift_id": shifts[0]["id"], "post_id": "nonsense"}
     )
-    assert refused.status_code == 409 and 'role="alert"' in refused.text
+    assert refused.status_code == 422 and 'role="alert"' in refused.text and "post_id" in refused.text
+    # Engine 1 is in the afternoon: a second Engine 1, booked for the morning, cannot move there.
+    twin = client.post(
+        f"{api}/assignments",
+        json={
+            "shift_id": shifts[0]["id"],
+            "post_id": post["id"],
+            "agency_id": str(own["ids"]["FIRE"]),
+            "unit": "Engine 1",
+        },
+        headers=headers,
+    ).json()
+    clash = _post(client, own, f"/assignments/{twin['id']}/move", {"shift_id": shifts[1]["id"], "post_id": post["id"]})
+    assert clash.status_code == 409 and "already booked" in clash.text
+    client.delete(f"{api}/assignments/{twin['id']}", headers=headers)
     removed = _post(client, own, f"/assignments/{unit['id']}/remove", {})
     assert removed.status_code == 200 and "Engine 1 taken off the board." in removed.text
     assert "Engine 1" not in client.get(own["base"] + "/grid").text.replace("Engine 1 taken off the board.", "")

@@ -20,7 +20,6 @@ from accord.authz import Actor
 from accord.authz.deps import Permission
 from accord.core.deps import DB
 from accord.core.errors import AccordError, InvalidInput
-from accord.core.time import as_utc
 from accord.directory import queries as directory
 from accord.directory.schemas import PersonFilter
 from accord.operations.eventboard import queries, service
@@ -288,20 +287,22 @@ async def assign_unit(request: Request, db: DB, actor: Manage, incident_id: uuid
 def _grid_change(request: Request, db: DB, actor: Actor, incident_id: uuid.UUID, change: Callable[[], str]) -> Response:
     """A change made from the grid itself (remove, move): htmx gets the grid back, with
     the refusal shown above it if there was one."""
-    problem = ""
+    problem, status = "", 200
     try:
         notice = change()
     except (ValidationError, AccordError) as exc:
         db.rollback()
-        _, problem = errors_of(exc)
-        notice = ""
+        fields, problem = errors_of(exc)
+        if isinstance(exc, ValidationError):
+            problem = "; ".join(f"{name}: {reason}" for name, reason in fields.items())
+        status, notice = (exc.status_code if isinstance(exc, AccordError) else 422), ""
     else:
         db.commit()
     if not _htmx(request):
         flash(request, "error" if problem else "success", problem or notice)
         return redirect(request, _url(incident_id))
     context = _grid_context(db, actor, incident_id) | {"grid_problem": problem, "grid_notice": notice}
-    return render(request, "eventboard/_grid.html", context, 409 if problem else 200)
+    return render(request, "eventboard/_grid.html", context, status)
 
 
 @router.post("/incidents/{incident_id}/board/assignments/{assignment_id}/remove", dependencies=[Csrf])
@@ -406,7 +407,3 @@ def mark_read(request: Request, db: DB, actor: Read, incident_id: uuid.UUID, mes
         return "Marked read."
 
     return _messages_change(request, db, actor, incident_id, change)
-
-
-def utc_text(moment: datetime) -> str:
-    return as_utc(moment).strftime("%Y-%m-%dT%H:%M")
