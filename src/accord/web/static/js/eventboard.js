@@ -25,7 +25,7 @@
 
   function zoneLabel() {
     try {
-      var parts = new Intl.DateTimeFormat("en-GB", { timeZoneName: "short" }).formatToParts(new Date());
+      var parts = new Intl.DateTimeFormat("en-US", { timeZoneName: "short" }).formatToParts(new Date());
       var name = parts.filter(function (p) { return p.type === "timeZoneName"; }).map(function (p) { return p.value; })[0];
       return name && name !== ZONE ? name + " (" + ZONE.replace(/_/g, " ") + ")" : ZONE.replace(/_/g, " ");
     } catch (e) { return ZONE; }
