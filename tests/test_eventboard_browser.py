@@ -52,7 +52,10 @@ def test_a_commander_runs_the_festival_board(live_server, browser, db):  # noqa:
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url(live_server + "/")
-    page.goto(f"{live_server}/incidents/{festival}/board")
+    page.goto(f"{live_server}/boards")
+    page.screenshot(path=str(ARTIFACTS / f"eventboard-list-{BACKEND}.png"))
+    page.get_by_role("link", name=NAME).click()
+    page.wait_for_url(f"**/incidents/{festival}/board")
     expect(page.locator("#board-map")).to_have_attribute("data-loaded", "6", timeout=10_000)
     expect(page.get_by_role("heading", name=NAME)).to_be_visible()
     assert page.locator("#board-grid .chip").count() >= 20

@@ -63,6 +63,15 @@ def test_a_reader_sees_the_board_without_the_forms(client, festival):
     assert "Mark all read" in html or "all read" in html
 
 
+def test_the_list_of_boards_shows_the_events_ones_agency_takes_part_in(client, festival):
+    browser_login(client, "commander")
+    page = client.get("/boards")
+    assert page.status_code == 200 and f'href="/incidents/{festival}/board"' in page.text
+    assert "MCEMA" in page.text and "unread" in page.text
+    browser_login(client, "viewer")
+    assert "takes part in no planned event" in client.get("/boards").text
+
+
 def test_agencies_not_taking_part_get_not_found(client, festival):
     browser_login(client, "viewer")  # the relief NGO
     for path in ("", "/grid", "/messages", "/forms"):

@@ -183,6 +183,17 @@ def _messages_context(db: DB, actor: Actor, incident_id: uuid.UUID, board: Board
 
 
 # -- pages -------------------------------------------------------------------------------------
+@router.get("/boards")
+def boards_page(request: Request, db: DB, actor: Read) -> Response:
+    """The command boards of the planned events the caller's agencies lead or take part in."""
+    rows = []
+    for incident in queries.list_boards(db, actor):
+        lead = directory.get_agency(db, actor, incident.lead_agency_id)
+        unread, urgent = queries.unread(db, actor, incident.id)
+        rows.append({"incident": incident, "lead": lead, "unread": unread, "urgent": urgent})
+    return render(request, "eventboard/list.html", {"rows": rows})
+
+
 @router.get("/incidents/{incident_id}/board")
 def board_page(request: Request, db: DB, actor: Read, incident_id: uuid.UUID) -> Response:
     incident = queries.get_board(db, actor, incident_id)

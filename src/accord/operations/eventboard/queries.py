@@ -51,6 +51,15 @@ def get_board(db: Session, actor: Actor, incident_id: uuid.UUID) -> Incident:
     return incident
 
 
+def list_boards(db: Session, actor: Actor) -> list[Incident]:
+    """The planned events whose boards the caller may read, the latest start first."""
+    key = roles_key(actor, READ)
+    if not key:
+        return []
+    stmt = select(Incident).where(Incident.id.in_(_policy.board_incidents(key)))
+    return list(db.scalars(scope(actor, operations.READ, stmt).order_by(Incident.started_at.desc(), Incident.id)))
+
+
 def involved_agencies(incident: Incident) -> list[uuid.UUID]:
     """The lead agency first, then the participants in the order they joined."""
     return [incident.lead_agency_id, *(p.agency_id for p in incident.participants)]

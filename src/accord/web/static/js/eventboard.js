@@ -7,9 +7,6 @@
      the parts are polled every 30 seconds while the page is visible. */
 (function () {
   "use strict";
-  var board = document.getElementById("board");
-  if (!board) { return; }
-  var incidentId = board.getAttribute("data-incident");
   var POLL_MS = 30000;
   var ZONE = (function () {
     try { return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (e) { return "UTC"; }
@@ -54,6 +51,14 @@
     document.title = document.title.replace(/^\(\d+\) /, "");
     if (count) { document.title = "(" + count + ") " + document.title; }
   }
+
+  function whenReady(fn) {
+    if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", fn); } else { fn(); }
+  }
+
+  var board = document.getElementById("board");
+  if (!board) { whenReady(function () { localize(document); }); return; }  // the list of boards
+  var incidentId = board.getAttribute("data-incident");
 
   function toast(text) {
     var el = document.createElement("div");
@@ -333,5 +338,5 @@
     initMap();
     connect();
   }
-  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
+  whenReady(init);
 })();
