@@ -20,9 +20,12 @@
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
 
+  /* The zone's short name at the times on the page (EDT for a July event, even in winter). */
   function zoneLabel() {
     try {
-      var parts = new Intl.DateTimeFormat("en-US", { timeZoneName: "short" }).formatToParts(new Date());
+      var first = document.querySelector("time[datetime]");
+      var at = first ? new Date(first.getAttribute("datetime")) : new Date();
+      var parts = new Intl.DateTimeFormat("en-US", { timeZoneName: "short" }).formatToParts(isNaN(at.getTime()) ? new Date() : at);
       var name = parts.filter(function (p) { return p.type === "timeZoneName"; }).map(function (p) { return p.value; })[0];
       return name && name !== ZONE ? name + " (" + ZONE.replace(/_/g, " ") + ")" : ZONE.replace(/_/g, " ");
     } catch (e) { return ZONE; }
@@ -231,20 +234,23 @@
     if (now !== layout) { layout = now; pending.forms = true; pending.map = true; schedule(); }
   }
 
-  function busy(el) {
-    return el && (el.contains(document.activeElement) && document.activeElement !== document.body);
+  /* Someone is working in this part: a half-written message, a form being filled in, a
+     chip being dragged. Its refresh waits until they are done. */
+  function busy(part, el) {
+    if (part === "grid") { return !!dragging; }
+    if (part === "messages") {
+      var text = el.querySelector("textarea");
+      return !!(text && text.value.trim());
+    }
+    return el.contains(document.activeElement) && document.activeElement !== document.body;
   }
 
   function refresh(part) {
     if (part === "map") { drawPosts(); return; }
     var el = document.querySelector("[data-part='" + part + "']");
     if (!el || typeof htmx === "undefined") { return; }
-    if (busy(el) || (part === "grid" && dragging)) {
-      // Someone is typing or dragging here: refresh when they leave it.
-      el.addEventListener("focusout", function later() {
-        el.removeEventListener("focusout", later);
-        window.setTimeout(function () { pending[part] = true; schedule(); }, 300);
-      });
+    if (busy(part, el)) {
+      window.setTimeout(function () { pending[part] = true; schedule(); }, 3000);
       return;
     }
     var opened = Array.prototype.map.call(el.querySelectorAll("details[open] > summary"), function (s) { return s.textContent; });
