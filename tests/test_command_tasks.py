@@ -240,7 +240,7 @@ def test_tasks_move_along_the_board_and_illegal_steps_are_refused(client, world)
     illegal = client.post(task_url, json={"status": "in_progress"}, headers=h["helper"])
     assert "done cannot become in progress" in assert_error(illegal, 409, "conflict")["message"]
     assert_error(client.post(task_url, json={}, headers=h["helper"]), 422, "invalid")
-    board = client.get(f"{url}/board", headers=h["lead_viewer"]).json()
+    board = client.get(f"{url}/task-board", headers=h["lead_viewer"]).json()
     assert [t["number"] for t in board["columns"]["done"]] == [1] and board["overdue"] == 0
     assert [
         u["status"] for u in client.get(f"{url}/tasks/{task['id']}", headers=h["helper_viewer"]).json()["updates"]
@@ -251,7 +251,7 @@ def test_tasks_move_along_the_board_and_illegal_steps_are_refused(client, world)
         "done",
     ]
     assert_error(client.get(f"{url}/tasks/{task['id']}", headers=h["stranger"]), 404, "not_found")
-    assert_error(client.get(f"{url}/board", headers=h["stranger"]), 404, "not_found")
+    assert_error(client.get(f"{url}/task-board", headers=h["stranger"]), 404, "not_found")
 
 
 @pytest.mark.parametrize(

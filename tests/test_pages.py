@@ -26,9 +26,9 @@ def test_anonymous_pages_redirect_to_sign_in(client):
 def test_navigation_shows_built_modules_the_user_may_use(client, make_user):
     _signed_in(client, make_user, "viewer")
     html = client.get("/").text
-    for label in ("Overview", "Directory", "Region map", "Partnerships", "Agreements", "Records"):
+    for label in ("Overview", "Directory", "Region map", "Partnerships", "Agreements", "Records", "Operations"):
         assert f">{label}</a>" in html
-    for hidden in ("Users", "Audit", "Operations", "Mutual aid", "Alerts", "Training"):
+    for hidden in ("Users", "Audit", "Mutual aid", "Alerts", "Training"):
         assert f">{hidden}</a>" not in html
     assert "Demo installation" in html
 

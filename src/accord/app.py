@@ -50,6 +50,8 @@ from accord.operations.alerts import api as alerts_api
 from accord.operations.alerts import pages as alerts_pages
 from accord.operations.deconfliction import api as deconfliction_api
 from accord.operations.deconfliction import pages as deconfliction_pages
+from accord.operations.eventboard import api as eventboard_api
+from accord.operations.eventboard import pages as eventboard_pages
 from accord.operations.protocols import api as protocols_api
 from accord.operations.protocols import pages as protocols_pages
 from accord.operations.stream import Dispatcher
@@ -344,6 +346,8 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
         protocols_pages.router,
         deconfliction_api.router,
         deconfliction_pages.router,
+        eventboard_api.router,
+        eventboard_pages.router,
     )
     for router in routers:
         app.include_router(router)

@@ -22,6 +22,7 @@ from accord.core.events.models import OutboxEvent
 from accord.directory.models import Agency, AgencyCapability, Person
 from accord.operations.alerts.models import ImportedAlert, IncidentAlert
 from accord.operations.deconfliction.models import DeconflictionNotice, PlannedOperation, PlannedOperationCell
+from accord.operations.eventboard.models import BoardAssignment, BoardMessage, BoardPost, BoardReceipt, BoardShift
 from accord.operations.models import (
     ActivityEntry,
     CommandAssignment,
@@ -51,6 +52,11 @@ __all__ = [
     "AuditChainHead",
     "AuditCheckpoint",
     "AuditEvent",
+    "BoardAssignment",
+    "BoardMessage",
+    "BoardPost",
+    "BoardReceipt",
+    "BoardShift",
     "Clause",
     "CommandAssignment",
     "DataKey",

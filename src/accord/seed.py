@@ -25,6 +25,8 @@ from accord.directory import service as directory
 from accord.directory.models import Agency, Person
 from accord.seed_alerts import seed_alerts
 from accord.seed_deconfliction import seed_deconfliction
+from accord.seed_eventboard import seed_eventboard
+from accord.seed_operations import seed_operations
 from accord.seed_protocols import seed_protocols
 from accord.seed_sharing import seed_sharing
 
@@ -114,9 +116,11 @@ def seed_demo(db: Session, settings: Settings) -> list[DemoLogin]:
         )
     db.flush()
     seed_sharing(db)
+    seed_operations(db, settings)
     seed_alerts(db, settings)
     seed_protocols(db, settings)
     seed_deconfliction(db, settings)
+    seed_eventboard(db, settings)
     order = {role.name: i for i, role in enumerate(BUILTIN_ROLES)}
     return sorted(logins, key=lambda login: order.get(login.role, len(order)))
 

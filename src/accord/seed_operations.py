@@ -11,8 +11,9 @@ the flood exists."""
 
 from __future__ import annotations
 
-import uuid
+import json
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -25,11 +26,11 @@ from accord.config import Settings
 from accord.core.time import utcnow
 from accord.directory.models import Agency, Person
 from accord.operations import command, layers, service, taskboard
+from accord.operations.alerts import service as alerts
 from accord.operations.models import (
     ActivityEntry,
     CommandAssignment,
     Incident,
-    OperationalPeriod,
     Task,
     TaskUpdate,
 )
@@ -46,6 +47,7 @@ from accord.operations.schemas import (
 )
 
 FLOOD = "Harrow River flood"
+STORY = Path(__file__).parent / "operations" / "data" / "demo_flood.json"
 ROLES = {role.name: role.permissions for role in BUILTIN_ROLES}
 # The river's flood plain from the Calder County side through Harrowgate into Marrow County.
 FLOOD_AREA = {
@@ -159,12 +161,6 @@ def seed_operations(db: Session, settings: Settings) -> None:
             ),
         )
     # The night's safety officer handed over to the day's at 06:00.
-    night = db.scalar(
-        select(CommandAssignment).where(
-            CommandAssignment.incident_id == flood.id, CommandAssignment.position == "safety_officer"
-        )
-    )
-    assert night is not None
     command.assign_position(
         db,
         actor=mcema,
@@ -205,113 +201,98 @@ def seed_operations(db: Session, settings: Settings) -> None:
             ],
         ),
     )
-    objective = {i: o.id for i, o in enumerate(day.objectives)}
+    goals = {i: o.id for i, o in enumerate(day.objectives)}
 
     # Tasks, each with a track over the last hours.
-    def hours_ago(h: float) -> datetime:
-        return now - timedelta(hours=h)
+    story = json.loads(STORY.read_text())
+    writers = {"LHFD": lhfd, "CCEMA": ccema, "MCEMA": mcema}
 
-    plans = [
-        ("Sandbag the Elm Street pump station", "HVWA", "Crew 2", "immediate", 0, (-76.7905, 40.9035), "in_progress", [(-76.7880, 40.9010), (-76.7905, 40.9035)]),
-        ("Swift-water search, Riverside blocks 1–6", "LHFD", "Rescue 41", "immediate", 1, (-76.7700, 40.8985), "in_progress", [(-76.7610, 40.8950), (-76.7650, 40.8965), (-76.7700, 40.8985)]),
-        ("Boat patrol of the low road", "CCSO", "Marine 3", "urgent", 1, (-76.8470, 40.9220), "in_progress", [(-76.8600, 40.9280), (-76.8530, 40.9250), (-76.8470, 40.9220)]),
-        ("Traffic control at Route 45 / Elm Street bridge", "HPD", "Car 12", "urgent", 3, (-76.7810, 40.9060), "in_progress", []),
-        ("Ambulance standby at the shelter", "MCEMS", "Medic 7", "routine", 2, (-76.7650, 40.9120), "in_progress", []),
-        ("Open the shelter at Harrowgate High School", "HVRA", "Shelter team", "urgent", 2, (-76.7640, 40.9125), "done", []),
-        ("Evacuate Riverside Manor care home", "MCEMS", "Medic 3 and Bus 1", "immediate", None, (-76.7580, 40.8960), "done", []),
-        ("Check the Route 45 bridge abutments", "MCSO", "Dive team", "routine", 3, (-76.7830, 40.9050), "blocked", []),
-        ("Door-to-door welfare checks, Mill Street", "HPD", "Car 4", "routine", 1, (-76.7750, 40.9010), "assigned", []),
-        ("Refuel generators at the pump station", "HVWA", "Fuel truck", "urgent", 0, (-76.7895, 40.9045), "assigned", []),
-        ("Stage a second rescue boat at Calder Landing", "LHFD", "Rescue 42", "urgent", 1, (-76.8560, 40.9260), "assigned", []),
-    ]
-    writers = {"LHFD": lhfd, "CCEMA": ccema}
-    for title, short, unit, priority, goal, start, status, track in plans:
+    def writer(short: str) -> Actor:
+        """Someone on scene for ``short``: its first person in the directory."""
+        if short not in writers:
+            first = db.scalar(
+                select(Person.full_name).where(Person.agency_id == agencies[short].id).order_by(Person.created_at)
+            )
+            writers[short] = _actor(db, agencies[short], "logistics", first or f"{short} duty officer")
+        return writers[short]
+
+    for plan in story["tasks"]:
+        track = plan["track"]
         task = taskboard.create_task(
             db,
             actor=mcema,
             incident_id=flood.id,
             data=TaskCreate(
-                title=title,
-                assigned_agency_id=agencies[short].id,
-                assigned_unit=unit,
-                priority=priority,
-                due_at=now + timedelta(hours=2) if status == "assigned" else None,
-                location=_point(*(track[0] if track else start)),
-                objective_id=objective.get(goal) if goal is not None else None,
+                title=plan["title"],
+                assigned_agency_id=agencies[plan["agency"]].id,
+                assigned_unit=plan["unit"],
+                priority=plan["priority"],
+                due_at=now + timedelta(hours=2) if plan["status"] == "assigned" else None,
+                location=_point(*track[0]),
+                objective_id=goals.get(plan["objective"]) if plan["objective"] is not None else None,
             ),
         )
-        reporter = writers.get(short, _actor(db, agencies[short], "logistics", "Unit on scene"))
         steps: list[TaskReport] = []
-        if status in ("in_progress", "done", "blocked"):
+        if plan["status"] in ("in_progress", "done", "blocked"):
             steps.append(TaskReport(status="in_progress", text="On scene"))
-        for place in track[1:]:
-            steps.append(TaskReport(location=_point(*place), text="Moving on"))
-        if status == "done":
+        steps += [TaskReport(location=_point(*place), text="Moving on") for place in track[1:]]
+        if plan["status"] == "done":
             steps.append(TaskReport(status="done", text="Complete"))
-        if status == "blocked":
-            steps.append(TaskReport(status="blocked", text="Current too strong for divers; waiting for the river to fall"))
+        if plan["status"] == "blocked":
+            steps.append(TaskReport(status="blocked", text="Current too strong for divers; waiting for the river"))
         for step in steps:
-            taskboard.report_on_task(db, actor=reporter, incident_id=flood.id, task_id=task.id, data=step)
+            taskboard.report_on_task(db, actor=writer(plan["agency"]), incident_id=flood.id, task_id=task.id, data=step)
     db.flush()
 
     # The ICS-214 log of the night and the morning, with one correction.
-    entries = [
-        (19.5, "MCEMA", "EOC activated at level 2 after the NWS flood warning", "EOC"),
-        (18.0, "LHFD", "Rescue 41 and 42 in service for swift-water calls", "Rescue 41"),
-        (16.5, "HPD", "Route 45 closed at the Elm Street bridge", "Car 12"),
-        (15.0, "MCEMS", "Riverside Manor: 34 residents moved to Harrowgate High School", "Medic 3"),
-        (12.0, "LHFD", "Two adults rescued from a car on the low road", "Rescue 42"),
-        (9.0, "HVWA", "Pump station at risk: water 40 cm below the floor", "Crew 2"),
-        (6.0, "MCEMA", "Operational period 2 begins; briefing held at the EOC", "EOC"),
-        (3.0, "HVRA", "Shelter at Harrowgate High School: 112 residents, 30 pets", "Shelter team"),
-        (1.0, "CCSO", "Marine 3 reports the low road passable for boats only", "Marine 3"),
-    ]
     logged: list[ActivityEntry] = []
-    for hours, short, text, unit in entries:
-        who = writers.get(short) or mcema if short in ("MCEMA", "LHFD", "CCEMA") else _actor(
-            db, agencies[short], "logistics", "Unit on scene"
-        )
+    for entry in story["log"]:
         logged.append(
             service.log_activity(
                 db,
-                actor=who,
+                actor=writer(entry["agency"]),
                 incident_id=flood.id,
-                data=ActivityCreate(text=text, unit=unit, occurred_at=hours_ago(hours)),
+                data=ActivityCreate(
+                    text=entry["text"], unit=entry["unit"], occurred_at=now - timedelta(hours=entry["hours_ago"])
+                ),
             )
         )
     service.log_activity(
         db,
-        actor=_actor(db, agencies["MCEMS"], "logistics", "Unit on scene"),
+        actor=writer("MCEMS"),
         incident_id=flood.id,
         data=ActivityCreate(
             text="Correction: 36 residents moved (two more at Elmwood)",
             unit="Medic 3",
-            occurred_at=hours_ago(14.5),
+            occurred_at=now - timedelta(hours=14.5),
             corrects_id=logged[3].id,
         ),
     )
 
     # The relief alliance's shelters and sandbag stations, for everyone.
-    hvra = _actor(db, agencies["HVRA"], "commander", "Relief Alliance duty officer")
     layers.publish_layer(
         db,
-        actor=hvra,
+        actor=_actor(db, agencies["HVRA"], "commander", writer("HVRA").display_name),
         data=MapLayerCreate(
             agency_id=agencies["HVRA"].id,
             name="Shelters and sandbag stations",
             description="Open shelters and self-serve sandbag stations of the Harrow Valley Relief Alliance.",
             tier="CLEAR",
-            features={
-                "type": "FeatureCollection",
-                "features": [
-                    {"type": "Feature", "geometry": _point(-76.7640, 40.9125), "properties": {"name": "Harrowgate High School shelter", "capacity": 250, "open": True}},
-                    {"type": "Feature", "geometry": _point(-76.8120, 40.9300), "properties": {"name": "Calder Grange Hall shelter", "capacity": 80, "open": True}},
-                    {"type": "Feature", "geometry": _point(-76.7960, 40.8950), "properties": {"name": "Sandbag station — Mill Street", "open": True}},
-                    {"type": "Feature", "geometry": _point(-76.7420, 40.8880), "properties": {"name": "Sandbag station — Elm Park", "open": False}},
-                ],
-            },
+            features=story["shelters"],
         ),
     )
+    # The public alert the joint information centre published.
+    draft = alerts.draft_for(db, actor=mcema, incident_id=flood.id)
+    public = draft.model_copy(
+        update={
+            "headline": "Harrow River flood: stay out of Riverside and the Calder low road",
+            "instruction": (
+                "Do not drive through flood water. Route 45 is closed at the Elm Street bridge. "
+                "Shelter open at Harrowgate High School (pets welcome). Boil water if you are told to."
+            ),
+        }
+    )
+    alerts.publish_alert(db, actor=mcema, incident_id=flood.id, data=public, sender_domain=settings.cap_sender)
     db.flush()
     _set_history(db, flood, started, now)
 
@@ -334,13 +315,12 @@ def _set_history(db: Session, flood: Incident, started: datetime, now: datetime)
         created = started + timedelta(hours=2 + index * 1.4)
         created = min(created, now - timedelta(hours=1, minutes=10))
         task.created_at = created
-        updates = list(db.scalars(select(TaskUpdate).where(TaskUpdate.task_id == task.id).order_by(TaskUpdate.at, TaskUpdate.id)))
+        updates = list(
+            db.scalars(select(TaskUpdate).where(TaskUpdate.task_id == task.id).order_by(TaskUpdate.at, TaskUpdate.id))
+        )
         span = (now - timedelta(minutes=5)) - created
         for step, update in enumerate(updates):
             update.at = created + span * (step / max(1, len(updates) - 1)) if step else created
         task.updated_at = updates[-1].at if updates else created
-    for period in db.scalars(select(OperationalPeriod).where(OperationalPeriod.incident_id == flood.id)):
-        period_id: uuid.UUID = period.id
-        del period_id
     flood.updated_at = now
     db.flush()

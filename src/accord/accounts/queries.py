@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import timedelta
 
 from sqlalchemy import func, or_, select
@@ -12,7 +13,7 @@ from accord.accounts import policy as _policy  # noqa: F401  (registers the poli
 from accord.accounts.models import ApiToken, User, UserSession
 from accord.accounts.schemas import UserFilter
 from accord.authz import Actor, scope
-from accord.authz.models import Membership, Role
+from accord.authz.models import Membership, Role, RolePermission
 from accord.core.db import contains
 from accord.core.errors import NotFound
 from accord.core.time import utcnow
@@ -118,3 +119,22 @@ def credential_stands(
         token = db.get(ApiToken, token_id)
         return token is not None and token.user_id == user_id and token.revoked_at is None and now < token.expires_at
     return False
+
+
+def count_active_holders(db: Session, agency_ids: Collection[uuid.UUID], permission: str) -> int:
+    """How many active users hold ``permission`` through a membership of one of
+    ``agency_ids`` (platform-wide memberships do not count). A number only, for audiences
+    such as "read by N of M"; who they are stays behind ``accounts:user:read``."""
+    if not agency_ids:
+        return 0
+    holders = (
+        select(func.count(func.distinct(Membership.user_id)))
+        .join(RolePermission, RolePermission.role_id == Membership.role_id)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.agency_id.in_(list(agency_ids)),
+            RolePermission.permission == permission,
+            User.is_active.is_(True),
+        )
+    )
+    return int(db.scalar(holders) or 0)

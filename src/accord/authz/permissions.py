@@ -45,6 +45,9 @@ PERMISSIONS: dict[str, str] = {
     "operations:protocol:write": "Write, edit and publish joint protocols for partnerships one's agency belongs to",
     "operations:planned:read": "See one's agency's planned operations and the deconfliction notices addressed to it",
     "operations:planned:manage": "Register, change and cancel one's agency's planned operations; acknowledge notices",
+    "operations:board:read": "See shifts, posts, units and messages of planned events one's agency takes part in",
+    "operations:board:manage": "Set up a planned event's shifts and posts (lead agency); assign one's agency's units",
+    "operations:board:post": "Post messages to the command board of planned events one's agency takes part in",
     # accounts
     "accounts:self:manage": "Manage one's own MFA, sessions and API tokens",
     "accounts:user:read": "See user accounts of an agency",

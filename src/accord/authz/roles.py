@@ -29,6 +29,7 @@ _BASE = frozenset(
         "operations:incident:read",
         "operations:live:read",
         "operations:protocol:read",
+        "operations:board:read",
     }
 )
 _WRITE_RECORDS = frozenset({"sharing:record:create", "sharing:record:update"})
@@ -53,6 +54,10 @@ _ALERT_PUBLISH = frozenset({"operations:alert:publish"})
 _PROTOCOLS = frozenset({"operations:protocol:write"})
 # Deconfliction of planned operations: commanders and analysts register and are told.
 _PLANNED = frozenset({"operations:planned:read", "operations:planned:manage"})
+# The command board of a planned event: commanders set it up and assign units; commanders,
+# logistics and analysts write on its message board.
+_BOARD_MANAGE = frozenset({"operations:board:manage"})
+_BOARD_POST = frozenset({"operations:board:post"})
 
 BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
     RoleDefinition(
@@ -104,21 +109,29 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
         "Analyst",
         "Shares and searches records across partners.",
         False,
-        _BASE | _WRITE_RECORDS | _AGGREGATES | _ALERT_IMPORT | _PLANNED,
+        _BASE | _WRITE_RECORDS | _AGGREGATES | _ALERT_IMPORT | _PLANNED | _BOARD_POST,
     ),
     RoleDefinition(
         "commander",
         "Incident commander",
         "Runs joint incidents and the operating picture.",
         False,
-        _BASE | _WRITE_RECORDS | _COMMAND | _ALERT_PUBLISH | _ALERT_IMPORT | _PROTOCOLS | _PLANNED,
+        _BASE
+        | _WRITE_RECORDS
+        | _COMMAND
+        | _ALERT_PUBLISH
+        | _ALERT_IMPORT
+        | _PROTOCOLS
+        | _PLANNED
+        | _BOARD_MANAGE
+        | _BOARD_POST,
     ),
     RoleDefinition(
         "logistics",
         "Logistics / finance",
         "Keeps resources, deployments and costs.",
         False,
-        _BASE | {"operations:log:write", "operations:task:write"},
+        _BASE | {"operations:log:write", "operations:task:write"} | _BOARD_POST,
     ),
     RoleDefinition("trainer", "Training officer", "Runs trainings, exercises and after-action reviews.", False, _BASE),
     RoleDefinition(

@@ -132,3 +132,9 @@ def person_in_agency(db: Session, person_id: uuid.UUID, agency_id: uuid.UUID) ->
 def person_for_user(db: Session, user_id: uuid.UUID) -> Person | None:
     """The directory entry linked to a signed-in user (their own record, no scope needed)."""
     return db.scalars(select(Person).where(Person.user_id == user_id)).unique().first()
+
+
+def agency_short_names(db: Session, actor: Actor) -> dict[uuid.UUID, str]:
+    """Short names (CCSO, LHFD...) of the agencies the caller may see, for dense boards."""
+    stmt = scope(actor, READ_AGENCY, select(Agency))
+    return {a.id: a.short_name for a in db.scalars(stmt).unique()}

@@ -189,7 +189,7 @@ def report_on_task(db: DB, actor: TaskWrite, incident_id: uuid.UUID, task_id: uu
     return TaskRead.model_validate(task)
 
 
-@router.get("/{incident_id}/board", response_model=StatusBoard)
+@router.get("/{incident_id}/task-board", response_model=StatusBoard)
 def status_board(db: DB, actor: Read, incident_id: uuid.UUID) -> StatusBoard:
     columns, overdue = queries.status_board(queries.list_tasks(db, actor, incident_id), utcnow())
     return StatusBoard(

@@ -73,6 +73,14 @@ VOCAB = {
     "task_statuses": TASK_STATUSES,
     "task_priorities": TASK_PRIORITIES,
     "task_transitions": TASK_TRANSITIONS,
+    # The one or two next steps a task card offers as buttons (cancelling is in its details).
+    "task_moves": {
+        "assigned": [("in_progress", "Start"), ("done", "Done")],
+        "in_progress": [("done", "Done"), ("blocked", "Blocked")],
+        "blocked": [("in_progress", "Resume"), ("done", "Done")],
+        "done": [],
+        "cancelled": [],
+    },
     "severity_options": [(s, s.title()) for s in SEVERITIES],
     "tier_options": [
         ("CLEAR", "CLEAR — anyone"),
@@ -210,6 +218,7 @@ def _incident_context(db: Session, actor: Actor, incident: Incident) -> dict[str
         "incident": incident,
         "taking_part": taking_part,
         "names": names,
+        "shorts": directory.agency_short_names(db, actor),
         "involved": [(agency, names.get(agency, "Unknown agency")) for agency in involved],
         "now": now,
         "transitions": sorted(TRANSITIONS[incident.status]),
