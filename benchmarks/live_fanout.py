@@ -14,9 +14,9 @@ through the JSON API as a commander makes them:
 Every received frame is checked against that rule (a delivery to a subscriber who may not
 see the object fails the run).
 
-Latency is measured from the event's ``occurred_at`` (stamped by ``emit`` inside the
-request, before the commit) to the moment the subscriber's socket read returns, so it
-includes the commit, the publish, the per-recipient checks and the transport. Events are
+Latency is measured from the event's ``published_at`` (stamped when the committing request
+hands it to the broker, right after its commit) to the moment the subscriber's socket read
+returns: the dispatch, the per-recipient check, the queues and the transport. Events are
 published one at a time (the next once every recipient has the previous) for latency,
 then as a burst for deliveries per second. Memory: the server's resident set size with
 all subscribers connected minus before any connected, divided by their number.
@@ -242,7 +242,9 @@ def server(cmd: list[str], env: dict[str, str], port: int) -> Iterator[subproces
             proc.kill()
 
 
-def accord_server(world: World, port: int) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+def accord_server(
+    world: World, port: int, profile: str | None = None
+) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
     env = {
         **os.environ,
         "ACCORD_DATABASE_URL": world.database_url,
@@ -253,6 +255,8 @@ def accord_server(world: World, port: int) -> contextlib.AbstractContextManager[
     }
     cmd = [sys.executable, "-m", "uvicorn", "accord.asgi:app", "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--log-level", "warning", "--no-access-log"]
+    if profile:  # where the server's time goes (py-spy, installed by hand; not a dependency)
+        cmd = ["py-spy", "record", "--nonblocking", "-d", "45", "-r", "100", "-f", "raw", "-o", profile, "--", *cmd]
     return server(cmd, env, port)
 
 
@@ -303,6 +307,7 @@ def serve_baseline(port: int) -> None:
             object_type="bench",
             object_id=str(counter["id"]),
             occurred_at=utcnow(),
+            published_at=utcnow(),
         )
         broker.publish(event)
         return JSONResponse({"id": event.id})
@@ -317,11 +322,26 @@ def serve_baseline(port: int) -> None:
 
 
 # -- subscribers ----------------------------------------------------------------------------
+def parse(raw: list[tuple[int, bytes, float]]) -> list[tuple[int, int, str, float, float]]:
+    """(subscriber, event id, object id, occurred_at, received at) of each data frame."""
+    frames = []
+    for index, frame, at in raw:
+        lines = frame.split(b"\n")
+        event_id = int(lines[0][4:])
+        payload = json.loads(next(line[6:] for line in lines if line.startswith(b"data: ")))
+        # Published -> received: from the moment the committing request handed the event
+        # to the broker (after its commit).
+        occurred = datetime.fromisoformat(payload["published_at"] or payload["occurred_at"]).timestamp()
+        frames.append((index, event_id, str(payload["object_id"]), occurred, at))
+    return frames
+
+
 @dataclass
 class Received:
     """What every subscriber got: (subscriber, event id, object id, occurred_at, t_recv)."""
 
     frames: list[tuple[int, int, str, float, float]] = field(default_factory=list)
+    raw: list[tuple[int, bytes, float]] = field(default_factory=list)
     ready: int = 0
     failures: list[str] = field(default_factory=list)
 
@@ -361,13 +381,8 @@ async def subscriber(index: int, port: int, token: str | None, received: Receive
                     counted = True
                     received.ready += 1
                     continue
-                data = next((line[6:] for line in frame.split(b"\n") if line.startswith(b"data: ")), None)
-                event_id = next((line[4:] for line in frame.split(b"\n") if line.startswith(b"id: ")), None)
-                if data is None or event_id is None:
-                    continue
-                payload = json.loads(data)
-                occurred = datetime.fromisoformat(payload["occurred_at"]).timestamp()
-                received.frames.append((index, int(event_id), payload["object_id"], occurred, now))
+                if frame.startswith(b"id: "):  # parsed after the run: the client does as little as it can
+                    received.raw.append((index, frame, now))
     except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
         if not stop.is_set():
             received.failures.append(f"{index}: {exc.__class__.__name__} {exc}")
@@ -433,11 +448,11 @@ async def run_scenario(
             await publish(http, n)
         await asyncio.sleep(1.0)
         log(f"{name}: {len(tokens)} subscribers connected; server RSS {before} -> {after} KiB")
-        received.frames.clear()
+        received.raw.clear()
 
         async def settle(count: int, timeout: float = 10.0) -> None:
             limit = time.monotonic() + timeout
-            while len(received.frames) < count and time.monotonic() < limit:
+            while len(received.raw) < count and time.monotonic() < limit:
                 await asyncio.sleep(0.002)
 
         want: dict[str, set[int]] = {}
@@ -445,7 +460,7 @@ async def run_scenario(
             object_id, recipients = await publish(http, n)
             want[object_id] = recipients
             await settle(sum(len(r) for r in want.values()))
-        latency_frames = list(received.frames)
+        latency_count = len(received.raw)
         started = time.time()
         burst_want = 0
         for n in range(events + 1, events + burst + 1):
@@ -453,12 +468,14 @@ async def run_scenario(
             want[object_id] = recipients
             burst_want += len(recipients)
         await settle(sum(len(r) for r in want.values()), timeout=60)
-        burst_frames = received.frames[len(latency_frames) :]
-        finished = max((f[4] for f in burst_frames), default=time.time())
         stop.set()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+    received.frames = parse(received.raw)
+    latency_frames = received.frames[:latency_count]
+    burst_frames = received.frames[latency_count:]
+    finished = max((f[4] for f in burst_frames), default=time.time())
     got: dict[str, set[int]] = {}
     for index, _event_id, object_id, _occurred, _at in received.frames:
         got.setdefault(object_id, set()).add(index)
@@ -528,6 +545,7 @@ def main() -> int:
     parser.add_argument("--burst", type=int, default=200, help="events published back to back (throughput)")
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--serve-baseline", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--profile-server", help="record the Accord server with py-spy into this file")
     args = parser.parse_args()
     if args.serve_baseline:
         serve_baseline(args.serve_baseline)
@@ -540,7 +558,7 @@ def main() -> int:
     world = build_world(args.db, args.subscribers)
     try:
         port = free_port()
-        with accord_server(world, port) as proc:
+        with accord_server(world, port, args.profile_server) as proc:
             accord = asyncio.run(
                 run_scenario(
                     "accord",

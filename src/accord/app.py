@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 import uuid
@@ -264,6 +265,10 @@ def _lifespan(settings: Settings, session_factory: sessionmaker[Session]) -> Any
             jobs.append(Periodic("live-history", 600, lambda: live_history_task(session_factory, keep_hours=hours)))
         for job in jobs:
             job.start()
+        # Everything loaded at start-up (modules, compiled statements, templates) lives as
+        # long as the process: keep it out of the collector's full passes, which otherwise
+        # walk it again and again and stall every open live stream while they do.
+        gc.freeze()
         broker = events.get_broker()
         if isinstance(broker, events.NatsBroker):  # connect (and create the stream) before serving
             await run_in_threadpool(broker.start)

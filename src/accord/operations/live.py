@@ -28,7 +28,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import Integer, Select, String, Uuid, bindparam, column, select, text, true
@@ -197,7 +197,12 @@ def _template(object_type: str, dialect: str) -> Select[Any] | None:
 
 
 def can_check_pairs(db: Session, object_type: str) -> bool:
-    return object_type in _TYPES and _template(object_type, db.get_bind().dialect.name) is not None
+    return can_check_pairs_on(db.get_bind().dialect.name, object_type)
+
+
+def can_check_pairs_on(dialect: str, object_type: str) -> bool:
+    """Whether ``object_type`` is checked for all recipients at once (``visible_to_pairs``)."""
+    return object_type in _TYPES and _template(object_type, dialect) is not None
 
 
 def visible_to_pairs(
@@ -213,15 +218,24 @@ def visible_to_pairs(
     ids = _ids(object_ids)
     if not ids or not pairs:
         return seen
-    for start in range(0, len(pairs), MAX_PAIRS):
-        chunk = pairs[start : start + MAX_PAIRS]
-        rows = [
-            {"i": start + n, "a": agency.hex if dialect != "postgresql" else str(agency), "r": role}
-            for n, (agency, role) in enumerate(chunk)
-        ]
-        for idx, object_id in db.execute(stmt, {"live_pairs": json.dumps(rows), "live_ids": ids}):
+    for payload in _pairs_payloads(dialect, tuple(pairs)):
+        for idx, object_id in db.execute(stmt, {"live_pairs": payload, "live_ids": ids}):
             seen[int(idx)].add(str(object_id))
     return seen
+
+
+@lru_cache(maxsize=16)
+def _pairs_payloads(dialect: str, pairs: tuple[tuple[uuid.UUID, str], ...]) -> list[str]:
+    """The JSON parameters for ``pairs`` (in chunks of MAX_PAIRS), built once while the
+    set of connected recipients stays the same."""
+    payloads = []
+    for start in range(0, len(pairs), MAX_PAIRS):
+        rows = [
+            {"i": start + n, "a": agency.hex if dialect != "postgresql" else str(agency), "r": role}
+            for n, (agency, role) in enumerate(pairs[start : start + MAX_PAIRS])
+        ]
+        payloads.append(json.dumps(rows))
+    return payloads
 
 
 def membership_pairs(actor: Actor, permission: str) -> list[tuple[uuid.UUID, str]]:

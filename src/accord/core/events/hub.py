@@ -47,6 +47,9 @@ class Event:
     agency_id: uuid.UUID | None = None
     payload: dict[str, Any] = field(default_factory=dict)
     prev_id: int | None = None
+    # When the committing process handed it to the broker (None for events replayed
+    # from the outbox): receivers measure delivery from here.
+    published_at: datetime | None = None
 
     def to_json(self) -> bytes:
         return json.dumps(
@@ -58,6 +61,7 @@ class Event:
                 "object_id": self.object_id,
                 "agency_id": str(self.agency_id) if self.agency_id else None,
                 "occurred_at": self.occurred_at.isoformat(),
+                "published_at": self.published_at.isoformat() if self.published_at else None,
                 "payload": self.payload,
             },
             separators=(",", ":"),
@@ -75,6 +79,7 @@ class Event:
             agency_id=uuid.UUID(raw["agency_id"]) if raw.get("agency_id") else None,
             occurred_at=datetime.fromisoformat(raw["occurred_at"]),
             payload=dict(raw.get("payload") or {}),
+            published_at=datetime.fromisoformat(raw["published_at"]) if raw.get("published_at") else None,
         )
 
 

@@ -30,6 +30,7 @@ publishing never costs a write transaction of its own.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -299,7 +300,8 @@ _marks = _Marks()
 
 
 def _publish(key: str, event: Event) -> None:
-    get_broker().publish(event, on_accepted=functools.partial(_marks.add, key))
+    stamped = dataclasses.replace(event, published_at=utcnow())
+    get_broker().publish(stamped, on_accepted=functools.partial(_marks.add, key))
 
 
 sequencer = Sequencer(_publish)
