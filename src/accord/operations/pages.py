@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from accord.authz import Actor, roles_key
 from accord.authz.deps import Permission
 from accord.core.deps import DB
-from accord.core.errors import AccordError
+from accord.core.errors import AccordError, NotFound
 from accord.core.time import utcnow
 from accord.directory import queries as directory
 from accord.directory.schemas import PersonFilter
@@ -120,6 +120,8 @@ def _point(form: dict[str, Any], prefix: str = "") -> dict[str, Any] | None:
     lon, lat = form.get(f"{prefix}lon", "").strip(), form.get(f"{prefix}lat", "").strip()
     if not lon and not lat:
         return None
+    if not lon or not lat:
+        raise AccordError(message="location: give both longitude and latitude", status_code=422, code="invalid")
     try:
         return {"type": "Point", "coordinates": [float(lon), float(lat)]}
     except ValueError:
@@ -271,8 +273,10 @@ def incident_page(request: Request, db: DB, actor: Read, incident_id: uuid.UUID)
 def incident_part(request: Request, db: DB, actor: Read, incident_id: uuid.UUID, part: str) -> Response:
     """One section of the incident page, re-read when a live event says it changed."""
     if part not in PARTS:
-        return render(request, "error.html", {"title": "Not found", "message": "no such section"}, status_code=404)
+        raise NotFound("section")
     incident = queries.get_incident(db, actor, incident_id)
+    if part != "header" and not takes_part(actor, queries.READ, incident):
+        raise NotFound("section")  # the whole incident is for the agencies taking part
     context = _incident_context(db, actor, incident) | {"part": part}
     return render(request, "incidents/part.html", context)
 
