@@ -52,7 +52,7 @@ def test_a_participating_commander_sees_the_whole_festival_board(client, festiva
     assert html.count('name="csrf_token"') == html.count("<form")
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
     assert '<script src="/static/js/eventboard.js"></script>' in html
-    assert 'data-live-url=""' in html  # no live stream in this installation yet: the page polls
+    assert 'data-live-url="/api/v1/live"' in html  # the page listens to the live stream
 
 
 def test_a_reader_sees_the_board_without_the_forms(client, festival):
