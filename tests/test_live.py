@@ -115,6 +115,7 @@ def world(db: Any, make_user: Any, server: str) -> dict[str, Any]:
     people = {}
     for key, role, agency in [
         ("commander", "commander", "LEAD"),
+        ("lead_viewer", "viewer", "LEAD"),
         ("lead_admin", "agency_admin", "LEAD"),
         ("lead_coordinator", "coordinator", "LEAD"),
         ("helper", "commander", "HELP"),
@@ -173,6 +174,35 @@ def test_each_recipient_receives_only_what_it_may_see(world):
         assert ids == sorted(ids) and len(ids) == len(set(ids))
     finally:
         helper.close()
+        stranger.close()
+
+
+def test_a_record_reaches_its_own_agency_and_not_a_stranger(world):
+    """Records travel on the same stream, checked by the sharing module's own rule."""
+    lead, stranger = (
+        Listener(world["server"], world["people"]["lead_viewer"]),
+        Listener(world["server"], world["people"]["stranger"]),
+    )
+    try:
+        body = {
+            "owner_agency_id": str(world["ids"]["LEAD"]),
+            "category": "incident_report",
+            "tier": "AMBER",
+            "purpose": "situational_awareness",
+            "title": "Levee seepage at Mill Road",
+            "event_at": "2026-12-05T14:30:00Z",
+            "body": {"summary": "Seepage on the landward side", "persons_involved": "Jonah Reyes, 555-0177"},
+        }
+        made = httpx.post(world["server"] + "/api/v1/records", json=body, headers=world["people"]["commander"])
+        assert made.status_code == 201, made.text
+        record = made.json()["id"]
+        frame = lead.wait_for(_about(record))
+        assert frame["event"] == "record.created" and "Seepage" not in json.dumps(frame)  # ids, never content
+        sentinel = _incident(world, tier="CLEAR", name="After the record", participants=[])
+        stranger.wait_for(_about(sentinel["id"]))
+        assert not [f for f in stranger.seen if f["data"]["object_id"] == record]
+    finally:
+        lead.close()
         stranger.close()
 
 

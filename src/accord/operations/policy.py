@@ -34,6 +34,7 @@ from accord.operations.models import (
     TaskUpdate,
 )
 from accord.operations.vocab import SHARED_AS_CATEGORY, SHARED_AS_PURPOSE
+from accord.sharing.models import Record
 
 CLEAR, GREEN = TIER_RANK["CLEAR"], TIER_RANK["GREEN"]
 NOW = bindparam("operations_now", callable_=utcnow, type_=UTCDateTime())
@@ -153,6 +154,9 @@ register_live("task", Task, "operations:incident:read")
 register_live("command", CommandAssignment, "operations:incident:read")
 register_live("period", OperationalPeriod, "operations:incident:read")
 register_live("map_layer", MapLayer, "operations:incident:read")
+# Records are shared by the sharing module's own rule; RED records name people, so each
+# recipient is checked on their own (ADR 18).
+register_live("record", Record, "sharing:record:read", by_user=True)
 
 
 def takes_part(actor: Actor, action: str, incident: Incident) -> bool:

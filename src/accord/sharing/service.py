@@ -13,6 +13,7 @@ from accord.accounts import queries as accounts
 from accord.agreements.vocab import LABELS, TIER_RANK
 from accord.audit.service import record_event
 from accord.authz import Actor, roles_by_agency
+from accord.core import events
 from accord.core.errors import Conflict, FieldProblem, InvalidInput, InvalidInputs, PermissionDenied
 from accord.core.time import utcnow
 from accord.directory import queries as directory
@@ -154,7 +155,21 @@ def create_record(db: Session, *, actor: Actor, data: RecordCreate) -> Record:
         object_id=record.id,
         details={"category": record.category, "tier": record.tier},
     )
+    _announce(db, "record.created", record)
     return record
+
+
+def _announce(db: Session, kind: str, record: Record) -> None:
+    """A live event (ids and states, never content): recipients who may read the record
+    now re-read it through ``authz.scope``."""
+    events.emit(
+        db,
+        kind=kind,
+        object_type="record",
+        object_id=record.id,
+        agency_id=record.owner_agency_id,
+        payload={"category": record.category, "revision": record.revision},
+    )
 
 
 def _owned(db: Session, *, actor: Actor, record: Record) -> None:
@@ -221,6 +236,7 @@ def update_record(db: Session, *, actor: Actor, record_id: uuid.UUID, data: Reco
         object_id=record.id,
         details={"revision": record.revision, "changed": changed, "tier": record.tier},
     )
+    _announce(db, "record.updated", record)
     return record
 
 
