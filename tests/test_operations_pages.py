@@ -95,6 +95,25 @@ def test_a_commander_opens_an_incident_by_form_and_refusals_name_the_field(signe
         follow_redirects=False,
     )
     assert bad_place.status_code == 422 and "give both longitude and latitude" in bad_place.text
+    for area, reason in [("{not json", "not GeoJSON"), ('{"type": "Point", "coordinates": [1, 2]}', "Polygon")]:
+        refused_area = client.post(
+            "/incidents/new",
+            data={
+                "csrf_token": csrf_from(form),
+                "name": "Tanker rollover",
+                "type": "hazmat",
+                "severity": "minor",
+                "area": area,
+            },
+            follow_redirects=False,
+        )
+        assert refused_area.status_code == 422 and reason in refused_area.text, area
+    with_area = _open_by_form(
+        client,
+        db,
+        area='{"type": "Polygon", "coordinates": [[[-76.71, 40.84], [-76.69, 40.84], [-76.69, 40.86], [-76.71, 40.84]]]}',
+    )
+    assert client.get(with_area).status_code == 200
     no_csrf = client.post("/incidents/new", data={"name": "Tanker rollover"}, follow_redirects=False)
     assert no_csrf.status_code == 403
 

@@ -7,6 +7,7 @@ the field."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -132,6 +133,23 @@ def _point(form: dict[str, Any], prefix: str = "") -> dict[str, Any] | None:
         ) from None
 
 
+def _area(text: str) -> dict[str, Any] | None:
+    """The area field: GeoJSON text (a Polygon or MultiPolygon), empty for none."""
+    if not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AccordError(
+            message=f"area: not GeoJSON ({exc.msg} at line {exc.lineno})", status_code=422, code="invalid"
+        ) from None
+    if not isinstance(value, dict):
+        raise AccordError(message="area: give a GeoJSON Polygon or MultiPolygon", status_code=422, code="invalid")
+    if value.get("type") == "Feature":
+        value = value.get("geometry")
+    return value if isinstance(value, dict) else None
+
+
 # -- the incidents ----------------------------------------------------------------------------
 @router.get("/incidents")
 def incidents_page(request: Request, db: DB, actor: Read, status: str = "", offset: int = 0) -> Response:
@@ -189,6 +207,7 @@ async def create_incident_form(request: Request, db: DB, actor: Create) -> Respo
             tier=form.get("tier") or "AMBER",
             summary=form.get("summary", ""),
             location=_point(form),
+            area=_area(form.get("area", "")),
             started_at=_time(form.get("started_at")),
             participants=participants,
         )
