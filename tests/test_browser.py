@@ -6,19 +6,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
-import httpx
 import pyotp
 import pytest
 from playwright.sync_api import expect
 
 from accord.seed import DEMO_PASSWORD, DEMO_TOTP_SECRET
-from tests.conftest import ARTIFACTS, BACKEND, TEST_SECRET
+from tests.conftest import ARTIFACTS, BACKEND
+from tests.servers import running_server
 
 CHROMIUM = os.environ.get("ACCORD_BROWSER", "/usr/bin/chromium")
 ARGS = [
@@ -35,39 +31,11 @@ ARGS = [
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_server(session_factory, settings) -> Iterator[str]:
     """The real server (uvicorn) in its own process, on the database under test."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "ACCORD_DATABASE_URL": settings.database_url,
-        "ACCORD_SECRET_KEY": TEST_SECRET,
-        "ACCORD_ENV": "test",
-        "ACCORD_LOG_LEVEL": "WARNING",
-    }
-    cmd = [sys.executable, "-m", "uvicorn", "accord.asgi:app", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail(f"server did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    with running_server(settings.database_url) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,33 +14,9 @@ from playwright.sync_api import expect
 
 from accord.seed import DEMO_PASSWORD
 from tests.conftest import ARTIFACTS, BACKEND
-from tests.servers import running_server
-from tests.test_browser import ARGS, CHROMIUM
+from tests.test_browser import browser, live_server  # noqa: F401  (module fixtures)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def server(settings: Any, session_factory: Any) -> Iterator[str]:
-    with running_server(settings.database_url) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    import os
-    import shutil
-
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Chromium not found at {CHROMIUM}; install Debian's chromium")
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield instance
-        instance.close()
 
 
 def _sign_in(chromium: Any, base: str, username: str) -> tuple[Any, Any, list[str]]:
@@ -58,7 +33,8 @@ def _sign_in(chromium: Any, base: str, username: str) -> tuple[Any, Any, list[st
     return context, page, errors
 
 
-def test_a_task_with_a_place_appears_on_a_partners_open_map_without_reloading(server, chromium):
+def test_a_task_with_a_place_appears_on_a_partners_open_map_without_reloading(live_server, browser):  # noqa: F811
+    server, chromium = live_server, browser
     coordinator_context, watcher, watcher_errors = _sign_in(chromium, server, "coordinator")
     commander_context, commander, commander_errors = _sign_in(chromium, server, "commander")
     try:

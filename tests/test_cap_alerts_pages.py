@@ -4,21 +4,15 @@ Debian's Chromium with screenshots."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.conftest import ARTIFACTS, BACKEND, TEST_SECRET, browser_login, csrf_from
+from tests.conftest import ARTIFACTS, BACKEND, browser_login, csrf_from
+from tests.test_browser import browser, live_server  # noqa: F401  (module fixtures)
 from tests.test_cap_alerts import make_world, open_incident
 from tests.test_cap_alerts_import import variant
 
@@ -134,54 +128,8 @@ def test_the_import_page_shows_each_alert_and_names_refusals(client, world):
 # --- in the browser -------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def live_server(session_factory: Any, settings: Any) -> Iterator[str]:
-    from tests.test_browser import _free_port
-
-    port = _free_port()
-    env = {
-        **os.environ,
-        "ACCORD_DATABASE_URL": settings.database_url,
-        "ACCORD_SECRET_KEY": TEST_SECRET,
-        "ACCORD_ENV": "test",
-        "ACCORD_LOG_LEVEL": "WARNING",
-    }
-    cmd = [sys.executable, "-m", "uvicorn", "accord.asgi:app", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("server did not start")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from tests.test_browser import ARGS, CHROMIUM
-
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Chromium not found at {CHROMIUM}")
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield instance
-        instance.close()
-
-
 @pytest.mark.browser
-def test_a_commander_publishes_and_imports_alerts_in_the_browser(client, world, live_server, browser, tmp_path):
+def test_a_commander_publishes_and_imports_alerts_in_the_browser(client, world, live_server, browser, tmp_path):  # noqa: F811
     incident = open_incident(client, world)
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
     errors: list[str] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from accord.authz import Actor, roles_key
 from accord.authz.deps import Permission
@@ -26,7 +28,7 @@ from accord.directory import queries as directory
 from accord.directory.schemas import PersonFilter
 from accord.operations import briefing, command, queries, service, stream, taskboard
 from accord.operations.deconfliction import queries as deconfliction
-from accord.operations.models import Incident
+from accord.operations.models import ActivityEntry, CommandAssignment, Incident, Objective, OperationalPeriod, Task
 from accord.operations.policy import takes_part
 from accord.operations.protocols import queries as protocols
 from accord.operations.schemas import (
@@ -300,45 +302,66 @@ def incident_part(request: Request, db: DB, actor: Read, incident_id: uuid.UUID,
     return render(request, "incidents/part.html", context)
 
 
+async def _submit(
+    request: Request, db: Session, where: str, work: Callable[[], object], success: str | Callable[[Any], str] = ""
+) -> Response:
+    """Run a form's command and commit, off the event loop (the live streams share it);
+    a refusal comes back as a message naming the field, then the page again."""
+
+    def run() -> object:
+        try:
+            done = work()
+            db.commit()
+            return done
+        except Exception:
+            db.rollback()
+            raise
+
+    try:
+        done = await run_in_threadpool(run)
+    except (ValidationError, AccordError) as exc:
+        return _fail(request, exc, where)
+    message = success(done) if callable(success) else success
+    if message:
+        flash(request, "success", message)
+    return redirect(request, where)
+
+
 @router.post("/incidents/{incident_id}/status", dependencies=[Csrf])
 async def change_incident(request: Request, db: DB, actor: Update, incident_id: uuid.UUID) -> Response:
     form = await form_dict(request)
-    here = f"/incidents/{incident_id}"
     fields = {k: v for k, v in form.items() if k in ("status", "severity", "tier", "summary", "name") and v != ""}
-    try:
-        service.update_incident(db, actor=actor, incident_id=incident_id, data=IncidentUpdate(**fields))
-        db.commit()
-    except (ValidationError, AccordError) as exc:
-        db.rollback()
-        return _fail(request, exc, here)
-    flash(request, "success", "Incident updated.")
-    return redirect(request, here)
+    return await _submit(
+        request,
+        db,
+        f"/incidents/{incident_id}",
+        lambda: service.update_incident(db, actor=actor, incident_id=incident_id, data=IncidentUpdate(**fields)),
+        "Incident updated.",
+    )
 
 
 @router.post("/incidents/{incident_id}/participants", dependencies=[Csrf])
 async def add_participant_form(request: Request, db: DB, actor: Update, incident_id: uuid.UUID) -> Response:
     form = await form_dict(request)
-    here = f"/incidents/{incident_id}"
     try:
         agency = uuid.UUID(form.get("agency_id", ""))
     except ValueError:
         flash(request, "error", "agency: choose the agency that joins")
-        return redirect(request, here)
-    try:
-        service.add_participant(db, actor=actor, incident_id=incident_id, agency_id=agency)
-        db.commit()
-    except AccordError as exc:
-        db.rollback()
-        return _fail(request, exc, here)
-    flash(request, "success", "The agency takes part now: its people see the whole incident.")
-    return redirect(request, here)
+        return redirect(request, f"/incidents/{incident_id}")
+    return await _submit(
+        request,
+        db,
+        f"/incidents/{incident_id}",
+        lambda: service.add_participant(db, actor=actor, incident_id=incident_id, agency_id=agency),
+        "The agency takes part now: its people see the whole incident.",
+    )
 
 
 @router.post("/incidents/{incident_id}/tasks", dependencies=[Csrf])
 async def create_task_form(request: Request, db: DB, actor: TaskWrite, incident_id: uuid.UUID) -> Response:
     form = await form_dict(request)
-    here = f"/incidents/{incident_id}#board"
-    try:
+
+    def work() -> Task:
         body = TaskCreate(
             title=form.get("title", ""),
             details=form.get("details", ""),
@@ -349,13 +372,11 @@ async def create_task_form(request: Request, db: DB, actor: TaskWrite, incident_
             location=_point(form),
             objective_id=form.get("objective_id") or None,
         )
-        task = taskboard.create_task(db, actor=actor, incident_id=incident_id, data=body)
-        db.commit()
-    except (ValidationError, AccordError) as exc:
-        db.rollback()
-        return _fail(request, exc, here)
-    flash(request, "success", f"Task T{task.number} assigned.")
-    return redirect(request, here)
+        return taskboard.create_task(db, actor=actor, incident_id=incident_id, data=body)
+
+    return await _submit(
+        request, db, f"/incidents/{incident_id}#board", work, lambda task: f"Task T{task.number} assigned."
+    )
 
 
 @router.post("/incidents/{incident_id}/tasks/{task_id}/report", dependencies=[Csrf])
@@ -363,45 +384,35 @@ async def report_on_task_form(
     request: Request, db: DB, actor: TaskWrite, incident_id: uuid.UUID, task_id: uuid.UUID
 ) -> Response:
     form = await form_dict(request)
-    here = f"/incidents/{incident_id}#board"
-    try:
-        body = TaskReport(
-            text=form.get("text", ""),
-            status=form.get("status") or None,
-            location=_point(form),
-        )
-        taskboard.report_on_task(db, actor=actor, incident_id=incident_id, task_id=task_id, data=body)
-        db.commit()
-    except (ValidationError, AccordError) as exc:
-        db.rollback()
-        return _fail(request, exc, here)
-    return redirect(request, here)
+
+    def work() -> Task:
+        body = TaskReport(text=form.get("text", ""), status=form.get("status") or None, location=_point(form))
+        return taskboard.report_on_task(db, actor=actor, incident_id=incident_id, task_id=task_id, data=body)
+
+    return await _submit(request, db, f"/incidents/{incident_id}#board", work)
 
 
 @router.post("/incidents/{incident_id}/log", dependencies=[Csrf])
 async def log_form(request: Request, db: DB, actor: Log, incident_id: uuid.UUID) -> Response:
     form = await form_dict(request)
-    here = f"/incidents/{incident_id}#log"
-    try:
+
+    def work() -> ActivityEntry:
         body = ActivityCreate(
             text=form.get("text", ""),
             unit=form.get("unit", ""),
             occurred_at=_time(form.get("occurred_at")),
             corrects_id=form.get("corrects_id") or None,
         )
-        service.log_activity(db, actor=actor, incident_id=incident_id, data=body)
-        db.commit()
-    except (ValidationError, AccordError) as exc:
-        db.rollback()
-        return _fail(request, exc, here)
-    return redirect(request, here)
+        return service.log_activity(db, actor=actor, incident_id=incident_id, data=body)
+
+    return await _submit(request, db, f"/incidents/{incident_id}#log", work)
 
 
 @router.post("/incidents/{incident_id}/command", dependencies=[Csrf])
 async def assign_form(request: Request, db: DB, actor: Update, incident_id: uuid.UUID) -> Response:
     form = await form_dict(request)
-    here = f"/incidents/{incident_id}#command"
-    try:
+
+    def work() -> CommandAssignment:
         body = CommandAssign(
             position=form.get("position", ""),
             label=form.get("label", ""),
@@ -410,47 +421,37 @@ async def assign_form(request: Request, db: DB, actor: Update, incident_id: uuid
             person_name=form.get("person_name", ""),
             contact=form.get("contact", ""),
         )
-        command.assign_position(db, actor=actor, incident_id=incident_id, data=body)
-        db.commit()
-    except (ValidationError, AccordError) as exc:
-        db.rollback()
-        return _fail(request, exc, here)
-    flash(request, "success", f"{POSITIONS.get(body.position, 'Position')} filled.")
-    return redirect(request, here)
+        return command.assign_position(db, actor=actor, incident_id=incident_id, data=body)
+
+    return await _submit(
+        request, db, f"/incidents/{incident_id}#command", work, lambda seat: f"{POSITIONS[seat.position]} filled."
+    )
 
 
 @router.post("/incidents/{incident_id}/command/{assignment_id}/end", dependencies=[Csrf])
 async def end_assignment_form(
     request: Request, db: DB, actor: Update, incident_id: uuid.UUID, assignment_id: uuid.UUID
 ) -> Response:
-    here = f"/incidents/{incident_id}#command"
-    try:
-        command.end_assignment(db, actor=actor, incident_id=incident_id, assignment_id=assignment_id)
-        db.commit()
-    except AccordError as exc:
-        db.rollback()
-        return _fail(request, exc, here)
-    return redirect(request, here)
+    return await _submit(
+        request,
+        db,
+        f"/incidents/{incident_id}#command",
+        lambda: command.end_assignment(db, actor=actor, incident_id=incident_id, assignment_id=assignment_id),
+    )
 
 
 @router.post("/incidents/{incident_id}/periods", dependencies=[Csrf])
 async def period_form(request: Request, db: DB, actor: Update, incident_id: uuid.UUID) -> Response:
     form = await form_dict(request)
-    here = f"/incidents/{incident_id}#period"
     objectives = [line.strip() for line in form.get("objectives", "").splitlines() if line.strip()]
-    try:
+
+    def work() -> OperationalPeriod:
         body = PeriodCreate(
-            starts_at=_time(form.get("starts_at")),
-            ends_at=_time(form.get("ends_at")),
-            objectives=objectives,
+            starts_at=_time(form.get("starts_at")), ends_at=_time(form.get("ends_at")), objectives=objectives
         )
-        command.add_period(db, actor=actor, incident_id=incident_id, data=body)
-        db.commit()
-    except (ValidationError, AccordError) as exc:
-        db.rollback()
-        return _fail(request, exc, here)
-    flash(request, "success", "Operational period added.")
-    return redirect(request, here)
+        return command.add_period(db, actor=actor, incident_id=incident_id, data=body)
+
+    return await _submit(request, db, f"/incidents/{incident_id}#period", work, "Operational period added.")
 
 
 @router.post("/incidents/{incident_id}/periods/{period_id}/objectives", dependencies=[Csrf])
@@ -458,15 +459,12 @@ async def objective_form(
     request: Request, db: DB, actor: Update, incident_id: uuid.UUID, period_id: uuid.UUID
 ) -> Response:
     form = await form_dict(request)
-    here = f"/incidents/{incident_id}#period"
-    try:
+
+    def work() -> Objective:
         body = ObjectiveCreate(text=form.get("text", ""))
-        command.add_objective(db, actor=actor, incident_id=incident_id, period_id=period_id, data=body)
-        db.commit()
-    except (ValidationError, AccordError) as exc:
-        db.rollback()
-        return _fail(request, exc, here)
-    return redirect(request, here)
+        return command.add_objective(db, actor=actor, incident_id=incident_id, period_id=period_id, data=body)
+
+    return await _submit(request, db, f"/incidents/{incident_id}#period", work)
 
 
 @router.post("/incidents/{incident_id}/objectives/{objective_id}", dependencies=[Csrf])
@@ -474,15 +472,14 @@ async def objective_status_form(
     request: Request, db: DB, actor: Update, incident_id: uuid.UUID, objective_id: uuid.UUID
 ) -> Response:
     form = await form_dict(request)
-    here = f"/incidents/{incident_id}#period"
-    try:
+
+    def work() -> Objective:
         body = ObjectiveUpdate(status=form.get("status", ""))
-        command.set_objective_status(db, actor=actor, incident_id=incident_id, objective_id=objective_id, data=body)
-        db.commit()
-    except (ValidationError, AccordError) as exc:
-        db.rollback()
-        return _fail(request, exc, here)
-    return redirect(request, here)
+        return command.set_objective_status(
+            db, actor=actor, incident_id=incident_id, objective_id=objective_id, data=body
+        )
+
+    return await _submit(request, db, f"/incidents/{incident_id}#period", work)
 
 
 # -- the briefing (ICS-201) -----------------------------------------------------------------------

@@ -70,7 +70,8 @@ class LiveClient:
 
 class Dispatcher:
     """Fans committed events out to this process's live clients, each getting only what it
-    may see. Runs as one asyncio task; database checks run in a worker thread."""
+    may see. Runs as one asyncio task; the set-based check runs on the loop, per-recipient
+    checks in a worker thread."""
 
     def __init__(self, session_factory: sessionmaker[Session], *, client_queue: int = CLIENT_QUEUE) -> None:
         self.session_factory = session_factory
