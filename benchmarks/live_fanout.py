@@ -382,21 +382,27 @@ async def subscriber(index: int, port: int, token: str | None, received: Receive
         return
     while (await reader.readline()) not in (b"\r\n", b""):
         pass
-    buffer = b""
+    raw = b""  # the chunked transfer encoding, as read
+    body = b""  # the event stream inside it
     counted = False
     try:
         while not stop.is_set():
-            size_line = await reader.readline()
-            if not size_line:
+            data = await reader.read(65536)  # whatever has arrived: one read per wake-up
+            if not data:
                 break
-            size = int(size_line.strip() or b"0", 16)
-            if size == 0:
-                break
-            chunk = await reader.readexactly(size + 2)
             now = time.time()
-            buffer += chunk[:-2]
-            while b"\n\n" in buffer:
-                frame, buffer = buffer.split(b"\n\n", 1)
+            raw += data
+            while True:  # unwrap complete chunks
+                end = raw.find(b"\r\n")
+                if end < 0:
+                    break
+                size = int(raw[:end] or b"0", 16)
+                if len(raw) < end + 2 + size + 2:
+                    break
+                body += raw[end + 2 : end + 2 + size]
+                raw = raw[end + 2 + size + 2 :]
+            while b"\n\n" in body:
+                frame, body = body.split(b"\n\n", 1)
                 if frame.startswith(b"retry:") and not counted:
                     counted = True
                     received.ready += 1
