@@ -338,6 +338,14 @@ def serve_baseline(port: int) -> None:
     app = Starlette(
         routes=[Route(PUBLIC_ROUTE, live), Route("/publish", publish, methods=["POST"]), Route("/healthz", healthz)]
     )
+    # The same collector settings as accord.asgi: the comparison is about what Accord does
+    # per event, not about garbage collection.
+    import gc
+
+    from accord.app import GC_THRESHOLDS
+
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

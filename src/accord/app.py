@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 import uuid
@@ -64,6 +63,11 @@ from accord.vault import service as vault_service
 from accord.web.templating import html_error
 
 log = get_logger("accord.http")
+# The collector's thresholds for a serving process (accord.asgi sets them; CPython's
+# defaults are (700, 10, 10)). A server holding a thousand live streams has a large young
+# heap: with the defaults the collector stalled every open stream for 100-200 ms several
+# times a minute (benchmarks/live_fanout.py: p99 about 200 ms; with these, about 30 ms).
+GC_THRESHOLDS = (100_000, 50, 50)
 STATIC = Path(__file__).parent / "web" / "static"
 
 
@@ -265,10 +269,6 @@ def _lifespan(settings: Settings, session_factory: sessionmaker[Session]) -> Any
             jobs.append(Periodic("live-history", 600, lambda: live_history_task(session_factory, keep_hours=hours)))
         for job in jobs:
             job.start()
-        # Everything loaded at start-up (modules, compiled statements, templates) lives as
-        # long as the process: keep it out of the collector's full passes, which otherwise
-        # walk it again and again and stall every open live stream while they do.
-        gc.freeze()
         broker = events.get_broker()
         if isinstance(broker, events.NatsBroker):  # connect (and create the stream) before serving
             await run_in_threadpool(broker.start)
