@@ -17,6 +17,7 @@ from accord.core.events import Event
 from accord.core.time import utcnow
 from accord.directory.models import Agency
 from accord.operations import live
+from accord.operations.models import Incident, MapLayer
 
 ROLES = {role.name: role.permissions for role in BUILTIN_ROLES}
 POINT = {"type": "Point", "coordinates": [-77.05, 40.95]}
@@ -45,7 +46,7 @@ def world(app: Any, session_factory: Any) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:5].upper()
     with session_factory() as db:
         ids = {}
-        for name in ("LEAD", "HELP", "REC", "PART", "NONE"):
+        for name in ("LEAD", "HELP", "REC", "PART", "NONE", "RET"):
             agency = Agency(
                 name=f"Oracle {name} {tag}",
                 short_name=f"O{name}{tag}",
@@ -62,6 +63,7 @@ def world(app: Any, session_factory: Any) -> dict[str, Any]:
             ("coordinator", "coordinator", "LEAD"),
             ("lead_admin", "agency_admin", "LEAD"),
             ("rec_admin", "agency_admin", "REC"),
+            ("ret_admin", "agency_admin", "RET"),
             ("part_coordinator", "coordinator", "PART"),
         ]:
             names[key] = unique(f"oracle-{key.replace('_', '')}-")
@@ -103,18 +105,27 @@ def world(app: Any, session_factory: Any) -> dict[str, Any]:
                 clause | {"max_tier": "AMBER+STRICT", "recipient_roles": ["analyst"]},
             ],
         }
-        agreement = client.post("/api/v1/agreements", json=draft, headers=h["coordinator"])
-        assert agreement.status_code == 201, agreement.text
-        agreement_id = agreement.json()["id"]
-        proposed = client.post(f"/api/v1/agreements/{agreement_id}/propose", headers=h["coordinator"])
-        digest = proposed.json()["versions"][0]["content_hash"]
-        for who, short in (("lead_admin", "LEAD"), ("rec_admin", "REC")):
-            signed = client.post(
-                f"/api/v1/agreements/{agreement_id}/sign",
-                json={"agency_id": str(ids[short]), "content_hash": digest},
-                headers=h[who],
-            )
-            assert signed.status_code == 200, signed.text
+        # RET sees LEAD's AMBER incident reports for 30 days after they were last updated.
+        retained = {
+            "kind": "data_use",
+            "title": "Oracle retention",
+            "parties": [str(ids["LEAD"]), str(ids["RET"])],
+            "effective_at": (utcnow() - timedelta(minutes=5)).isoformat(),
+            "clauses": [clause | {"recipients": [str(ids["RET"])], "max_tier": "AMBER", "retention_days": 30}],
+        }
+        for body, other in ((draft, ("rec_admin", "REC")), (retained, ("ret_admin", "RET"))):
+            agreement = client.post("/api/v1/agreements", json=body, headers=h["coordinator"])
+            assert agreement.status_code == 201, agreement.text
+            agreement_id = agreement.json()["id"]
+            proposed = client.post(f"/api/v1/agreements/{agreement_id}/propose", headers=h["coordinator"])
+            digest = proposed.json()["versions"][0]["content_hash"]
+            for who, short in (("lead_admin", "LEAD"), other):
+                signed = client.post(
+                    f"/api/v1/agreements/{agreement_id}/sign",
+                    json={"agency_id": str(ids[short]), "content_hash": digest},
+                    headers=h[who],
+                )
+                assert signed.status_code == 200, signed.text
         for tier in ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT"):
             for participants in ([], [str(ids["HELP"])]):
                 body = {
@@ -149,7 +160,22 @@ def world(app: Any, session_factory: Any) -> dict[str, Any]:
                 "features": {"type": "FeatureCollection", "features": []},
             }
             assert client.post("/api/v1/map/layers", json=layer, headers=h["commander"]).status_code == 201
+    # Half the AMBER incidents and layers were last updated 45 days ago: past RET's
+    # retention period, so RET must not see them (nor their alerts).
+    with session_factory() as db:
+        old = utcnow() - timedelta(days=45)
+        stale = list(
+            db.scalars(
+                select(Incident).where(Incident.lead_agency_id == ids["LEAD"], Incident.tier == "AMBER").limit(1)
+            )
+        )
+        for incident in stale:
+            incident.updated_at = old
+        for layer in db.scalars(select(MapLayer).where(MapLayer.agency_id == ids["LEAD"], MapLayer.tier == "AMBER")):
+            layer.updated_at = old
+        db.commit()
     actors = [
+        _actor("retention viewer", (ids["RET"], "viewer")),
         _actor("lead viewer", (ids["LEAD"], "viewer")),
         _actor("helper commander", (ids["HELP"], "commander")),
         _actor("recipient viewer", (ids["REC"], "viewer")),

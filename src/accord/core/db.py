@@ -156,3 +156,11 @@ def _days_before_sqlite(element: days_before, compiler: Any, **kw: Any) -> str:
     return (
         f"strftime('%Y-%m-%d %H:%M:%f', {compiler.process(at, **kw)}, '-' || {compiler.process(days, **kw)} || ' days')"
     )
+
+
+@compiles(days_before)
+def _days_before_generic(element: days_before, compiler: Any, **kw: Any) -> str:
+    """Any other dialect, and ``str()`` of a statement (debugging, SQLAlchemy's own
+    analysis of a statement's FROM list): the function call as written."""
+    at, days = list(element.clauses)
+    return f"days_before({compiler.process(at, **kw)}, {compiler.process(days, **kw)})"

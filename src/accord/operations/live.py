@@ -35,6 +35,7 @@ from sqlalchemy import Integer, Select, String, Uuid, bindparam, column, select,
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, ClauseElement
+from sqlalchemy.sql.selectable import Alias, Join
 
 from accord.authz import Actor, MembershipGrant, policy_predicate, scope
 from accord.core.events import Event
@@ -178,13 +179,12 @@ def _template(object_type: str, dialect: str) -> Select[Any] | None:
     options: dict[str, Any] = {}
     rewritten = visitors.replacement_traverse(predicate, options, replace)
 
-    def correlate_pairs(element: Any) -> None:
-        # Subqueries nested two levels or more deep do not correlate to the outer
-        # statement's FROM on their own: name the pairs table explicitly, and keep each
-        # subquery's automatic correlation as it was (``correlate()`` would turn it off).
-        element._correlate = (*element._correlate, pairs)
-
-    rewritten = visitors.cloned_traverse(rewritten, options, {"select": correlate_pairs})
+    # A deep copy: the walk below sets correlation on each SELECT in place, and the
+    # policy's own (cached) predicate must stay as it is for ``authz.scope``.
+    rewritten = visitors.cloned_traverse(rewritten, options, {})
+    if not _correlate_explicitly(rewritten, {_from_key(pairs): pairs, **_keyed(live.model.__table__)}):
+        log.warning("live type %s: a subquery reselects an enclosing table; checked per recipient", object_type)
+        return None
     if _mentions_sentinel(rewritten):
         log.warning("live type %s: its policy cannot be evaluated per pair; checked per recipient", object_type)
         return None
@@ -194,6 +194,56 @@ def _template(object_type: str, dialect: str) -> Select[Any] | None:
         .join(live.model, true())
         .where(live.id_column.in_(bindparam("live_ids", expanding=True)), rewritten)
     )
+
+
+def _from_key(from_: Any) -> tuple[str, str]:
+    """Names a FROM object across clones and annotations (tables, aliases, CTEs)."""
+    name = getattr(from_, "name", None) or getattr(from_, "description", None) or str(id(from_))
+    return (type(getattr(from_, "element", from_)).__name__ if isinstance(from_, Alias) else "table", str(name))
+
+
+def _flatten(froms: Iterable[Any]) -> list[Any]:
+    found: list[Any] = []
+    for from_ in froms:
+        if isinstance(from_, Join):
+            found += _flatten([from_.left, from_.right])
+        else:
+            found.append(from_)
+    return found
+
+
+def _keyed(*froms: Any) -> dict[tuple[str, str], Any]:
+    return {_from_key(f): f for f in _flatten(froms)}
+
+
+def _own_froms(select_: Select[Any]) -> dict[tuple[str, str], Any]:
+    """What a SELECT selects from on purpose: the tables of its columns and of its joins
+    (not those its WHERE clause names, which it correlates to an enclosing query)."""
+    columns = {_from_key(f) for c in select_.selected_columns for f in _flatten(c._from_objects)}
+    own: dict[tuple[str, str], Any] = {}
+    for from_ in select_.get_final_froms():
+        if isinstance(from_, Join):
+            own.update(_keyed(from_))
+        elif _from_key(from_) in columns:
+            own[_from_key(from_)] = from_
+    return own
+
+
+def _correlate_explicitly(element: Any, enclosing: dict[tuple[str, str], Any]) -> bool:
+    """Make every SELECT of the rewritten predicate correlate explicitly to the pairs table
+    and to the tables of the SELECTs around it — what automatic correlation meant for the
+    policy's own query, which ORM selects stop doing once any correlation is explicit, and
+    which never reaches two levels down (there the pairs table would be joined in again
+    and every pair would see what any pair sees). False when a SELECT selects from a table
+    a SELECT around it has too: explicit correlation would change its meaning."""
+    if isinstance(element, Select):
+        own = _own_froms(element)
+        if set(own) & set(enclosing):
+            return False
+        element._correlate = tuple(f for key, f in enclosing.items() if key not in own)
+        inner = {**enclosing, **own, **_keyed(*element.get_final_froms())}
+        return all(_correlate_explicitly(child, inner) for child in element.get_children())
+    return all(_correlate_explicitly(child, enclosing) for child in element.get_children())
 
 
 def can_check_pairs(db: Session, object_type: str) -> bool:
