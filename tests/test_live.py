@@ -377,3 +377,46 @@ def test_two_server_processes_share_one_nats_stream(settings, world):
                 on_one.close()
     finally:
         delete_stream(nats["ACCORD_NATS_STREAM"])
+
+
+def test_a_stream_opened_with_an_agency_token_stands_until_the_token_is_revoked(app, session_factory, make_user):
+    """The 30-second re-check compares the memberships the stream was opened with — those
+    of the token's agency for a client token — and ends the stream once the token is
+    revoked."""
+    from starlette.requests import Request
+
+    from accord.accounts import service as accounts
+    from accord.accounts.schemas import ApiTokenCreate, MembershipCreate
+    from accord.operations.api import _still_signed_in
+    from accord.seed import system_actor
+
+    user = make_user("viewer", "CCSO")
+    with session_factory() as db:
+        hpd = db.query(Agency.id).filter(Agency.short_name == "HPD").scalar()
+        accounts.add_membership(
+            db, actor=system_actor("test"), user_id=user["id"], data=MembershipCreate(agency_id=hpd, role="viewer")
+        )
+        db.commit()
+        owner = actor_for(db, user_id=user["id"], username=user["username"], display_name="", auth_method="session")
+        issued = accounts.issue_api_token(
+            db, actor=owner, data=ApiTokenCreate(name="wall display", agency_id=user["agency_id"])
+        )
+        db.commit()
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/api/v1/live",
+        "query_string": b"",
+        "headers": [(b"authorization", f"Bearer {issued.token}".encode())],
+        "client": ("127.0.0.1", 50000),
+        "app": app,
+    }
+    request = Request(scope)
+    actor = app.state.resolve_actor(request)
+    assert {m.agency_id for m in actor.memberships} == {user["agency_id"]}  # the token's agency only
+    still = _still_signed_in(request, actor)
+    assert still() is True
+    with session_factory() as db:
+        accounts.revoke_api_token(db, actor=owner, token_id=issued.id)
+        db.commit()
+    assert still() is False

@@ -138,3 +138,8 @@ def count_active_holders(db: Session, agency_ids: Collection[uuid.UUID], permiss
         )
     )
     return int(db.scalar(holders) or 0)
+
+
+def token_agency(db: Session, token_id: uuid.UUID) -> uuid.UUID | None:
+    """The agency an API token is limited to (None: all of its user's agencies)."""
+    return db.scalar(select(ApiToken.agency_id).where(ApiToken.id == token_id))

@@ -259,7 +259,10 @@ def _still_signed_in(request: Request, actor: Actor) -> Any:
             stands = accounts.credential_stands(
                 db, user_id=actor.user_id, session_id=actor.session_id, token_id=actor.token_id, idle_minutes=idle
             )
-            return stands and load_grants(db, actor.user_id, None) == actor.memberships
+            if not stands:
+                return False
+            only = accounts.token_agency(db, actor.token_id) if actor.token_id else None
+            return set(load_grants(db, actor.user_id, only)) == set(actor.memberships)
 
     return check
 

@@ -61,7 +61,11 @@ def _organiser(db: Session, actor: Actor, incident: Incident) -> uuid.UUID:
     return incident.lead_agency_id if incident.lead_agency_id in agencies else agencies[0]
 
 
-def _open(incident: Incident) -> None:
+def _open(db: Session, incident: Incident) -> None:
+    """The incident is not closed; and its row is locked until commit, so two people
+    organising it at once (a new period, the same seat) take turns (PostgreSQL; SQLite's
+    writers already take turns)."""
+    db.execute(select(Incident.id).where(Incident.id == incident.id).with_for_update())
     if incident.status == "closed":
         raise Conflict("status", "the incident is closed; its organisation is kept as it was")
 
@@ -83,7 +87,7 @@ def _announce(
 def add_period(db: Session, *, actor: Actor, incident_id: uuid.UUID, data: PeriodCreate) -> OperationalPeriod:
     incident = queries.whole_incident(db, actor, incident_id, "incident")
     agency = _organiser(db, actor, incident)
-    _open(incident)
+    _open(db, incident)
     if data.ends_at <= data.starts_at:
         raise InvalidInput("ends_at", "an operational period ends after it starts")
     if data.ends_at - data.starts_at > MAX_PERIOD:
@@ -145,7 +149,7 @@ def add_objective(
 ) -> Objective:
     incident, period = _period(db, actor, incident_id, period_id)
     agency = _organiser(db, actor, incident)
-    _open(incident)
+    _open(db, incident)
     if len(period.objectives) >= MAX_OBJECTIVES:
         raise Conflict("text", f"a period has at most {MAX_OBJECTIVES} objectives")
     objective = Objective(
@@ -174,7 +178,7 @@ def set_objective_status(
     if objective is None:
         raise NotFound("objective")
     agency = _organiser(db, actor, incident)
-    _open(incident)
+    _open(db, incident)
     if objective.status != data.status:
         before, objective.status = objective.status, data.status
         db.flush()
@@ -196,7 +200,7 @@ def assign_position(db: Session, *, actor: Actor, incident_id: uuid.UUID, data: 
     """Seat someone in an ICS position; whoever held that seat steps down now (their row
     keeps the history)."""
     incident = queries.whole_incident(db, actor, incident_id, "incident")
-    _open(incident)
+    _open(db, incident)
     if data.agency_id not in _involved(incident):
         raise InvalidInput("agency_id", "this agency does not take part in the incident")
     organisers = commanding_agencies(db, actor, incident)
@@ -270,6 +274,7 @@ def end_assignment(db: Session, *, actor: Actor, incident_id: uuid.UUID, assignm
     if assignment is None:
         raise NotFound("command assignment")
     agency = _organiser(db, actor, incident)
+    _open(db, incident)
     if assignment.ended_at is not None:
         raise Conflict("assignment", "this person already stepped down")
     assignment.ended_at, assignment.ended_by_user_id = utcnow(), actor.user_id

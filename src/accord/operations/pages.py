@@ -200,7 +200,8 @@ async def create_incident_form(request: Request, db: DB, actor: Create) -> Respo
     form = await form_dict(request)
     data = await request.form()
     participants = [value for value in data.getlist("participants") if isinstance(value, str) and value]
-    try:
+
+    def work() -> Incident:
         body = IncidentCreate(
             lead_agency_id=form.get("lead_agency_id") or None,
             name=form.get("name", ""),
@@ -215,10 +216,12 @@ async def create_incident_form(request: Request, db: DB, actor: Create) -> Respo
         )
         incident = service.create_incident(db, actor=actor, data=body)
         db.commit()
-    except (ValidationError, AccordError) as exc:
+        return incident
+
+    def refused(exc: Exception) -> dict[str, Any]:
         db.rollback()
         errors, summary = errors_of(exc)
-        context = {
+        return {
             "leads": _lead_choices(db, actor),
             "agencies": directory.agency_options(db, actor),
             "form": form | {"participants": participants},
@@ -226,6 +229,11 @@ async def create_incident_form(request: Request, db: DB, actor: Create) -> Respo
             "summary": summary,
             **VOCAB,
         }
+
+    try:  # off the event loop: the live streams share it
+        incident = await run_in_threadpool(work)
+    except (ValidationError, AccordError) as exc:
+        context = await run_in_threadpool(refused, exc)
         return render(request, "incidents/new.html", context, status_code=422)
     flash(request, "success", f"Incident {incident.number} opened. Add tasks and fill the command positions.")
     return redirect(request, f"/incidents/{incident.id}")
