@@ -136,6 +136,11 @@ def test_unified_command_seats_one_commander_per_agency_and_keeps_the_history(cl
     ended = client.post(f"{url}/command/{replaced.json()['id']}/end", headers=h["commander"])
     assert ended.status_code == 200 and ended.json()["ended_at"] is not None
     assert_error(client.post(f"{url}/command/{replaced.json()['id']}/end", headers=h["commander"]), 409, "conflict")
+    # A closed incident's organisation stays as it was.
+    for status in ("active", "closed"):
+        assert client.patch(url, json={"status": status}, headers=h["commander"]).status_code == 200
+    closed = client.post(f"{url}/command/{help_ic.json()['id']}/end", headers=h["commander"])
+    assert "closed" in assert_error(closed, 409, "conflict")["message"]
     assert_error(client.get(f"{url}/command", headers=h["stranger"]), 404, "not_found")
 
 
@@ -351,3 +356,9 @@ def test_agencies_publish_layers_seen_as_their_tier_allows(client, world):
     assert_error(client.delete(f"/api/v1/map/layers/{layer_id}", headers=h["helper"]), 404, "not_found")
     assert client.delete(f"/api/v1/map/layers/{layer_id}", headers=h["commander"]).status_code == 204
     assert_error(client.get(f"/api/v1/map/layers/{layer_id}.geojson", headers=h["lead_viewer"]), 404, "not_found")
+    assert layer_id not in [item["id"] for item in client.get("/api/v1/map/layers", headers=h["lead_viewer"]).json()]
+    assert_error(client.delete(f"/api/v1/map/layers/{layer_id}", headers=h["commander"]), 404, "not_found")
+    # Publishing under the same name brings it back.
+    again = client.post("/api/v1/map/layers", json=layer, headers=h["commander"])
+    assert again.status_code == 201 and again.json()["id"] == layer_id
+    assert client.get(f"/api/v1/map/layers/{layer_id}.geojson", headers=h["stranger"]).status_code == 200

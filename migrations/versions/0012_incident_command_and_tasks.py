@@ -39,6 +39,7 @@ def upgrade() -> None:
         ),
         sa.Column("feature_count", sa.Integer(), nullable=False),
         sa.Column("created_by_user_id", sa.Uuid(), nullable=True),
+        sa.Column("withdrawn_at", accord.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", accord.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", accord.core.db.UTCDateTime(timezone=True), nullable=False),

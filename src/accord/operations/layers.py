@@ -35,6 +35,7 @@ def publish_layer(db: Session, *, actor: Actor, data: MapLayerCreate) -> MapLaye
     if layer is None:
         layer = MapLayer(agency_id=data.agency_id, name=data.name, created_by_user_id=actor.user_id)
         db.add(layer)
+    layer.withdrawn_at = None
     layer.description = data.description
     layer.tier, layer.tier_rank = data.tier, TIER_RANK[data.tier]
     layer.features, layer.feature_count = features, len(features["features"])
@@ -61,10 +62,15 @@ def publish_layer(db: Session, *, actor: Actor, data: MapLayerCreate) -> MapLaye
 
 
 def withdraw_layer(db: Session, *, actor: Actor, layer_id: uuid.UUID) -> None:
+    """Take a layer off the picture. Its row stays, emptied and marked withdrawn, so that
+    the live event reaches the maps that show it (a deleted row passes no delivery check)."""
     layer = db.get(MapLayer, layer_id)
     mine = {agency for agency, _ in roles_key(actor, PUBLISH)}
-    if layer is None or layer.agency_id not in mine:
+    if layer is None or layer.agency_id not in mine or layer.withdrawn_at is not None:
         raise NotFound("map layer")
+    layer.withdrawn_at = layer.updated_at = utcnow()
+    layer.features, layer.feature_count = {"type": "FeatureCollection", "features": []}, 0
+    db.flush()
     record_event(
         db,
         actor=actor,
@@ -74,7 +80,4 @@ def withdraw_layer(db: Session, *, actor: Actor, layer_id: uuid.UUID) -> None:
         object_id=layer.id,
         details={"name": layer.name},
     )
-    # Recipients re-read the layer and find it gone: the event says only that it changed.
     events.emit(db, kind="map_layer.withdrawn", object_type="map_layer", object_id=layer.id, agency_id=layer.agency_id)
-    db.delete(layer)
-    db.flush()

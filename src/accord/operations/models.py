@@ -193,3 +193,6 @@ class MapLayer(IdMixin, TimestampMixin, Base):
     features: Mapped[dict[str, Any]] = mapped_column()  # a FeatureCollection
     feature_count: Mapped[int] = mapped_column(Integer)
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+    # Withdrawn layers keep their row (empty) so that open maps are told: the live event
+    # is delivered to whoever may still read the row.
+    withdrawn_at: Mapped[datetime | None] = mapped_column()

@@ -116,12 +116,13 @@ def status_board(tasks: list[Task], now: datetime) -> tuple[dict[str, list[Task]
 
 
 def list_layers(db: Session, actor: Actor) -> list[MapLayer]:
-    stmt = scope(actor, READ, select(MapLayer))
+    stmt = scope(actor, READ, select(MapLayer).where(MapLayer.withdrawn_at.is_(None)))
     return list(db.scalars(stmt.order_by(MapLayer.name, MapLayer.id)))
 
 
 def get_layer(db: Session, actor: Actor, layer_id: uuid.UUID) -> MapLayer:
-    layer = db.scalar(scope(actor, READ, select(MapLayer).where(MapLayer.id == layer_id)))
+    stmt = select(MapLayer).where(MapLayer.id == layer_id, MapLayer.withdrawn_at.is_(None))
+    layer = db.scalar(scope(actor, READ, stmt))
     if layer is None:
         raise NotFound("map layer")
     return layer

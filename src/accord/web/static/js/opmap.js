@@ -29,10 +29,10 @@
   var at = null; // null: now (live); else an ISO time on the slider
   var framed = false;
 
-  function escapeHtml(text) {
-    var div = document.createElement("div");
-    div.textContent = text == null ? "" : String(text);
-    return div.innerHTML;
+  function escapeHtml(text) {  // safe in text and in quoted attributes
+    return (text == null ? "" : String(text))
+      .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
   }
 
   function query(url) {
@@ -187,7 +187,9 @@
       var name = box.getAttribute("data-layer");
       var id = box.getAttribute("data-layer-id");
       if (name === "published") {
-        if (box.checked) { loadPublished(id).then(function (g) { g.addTo(map); }); }
+        if (box.checked) {
+          loadPublished(id).then(function (g) { g.addTo(map); }).catch(function () { box.checked = false; });
+        }
         else if (published[id]) { map.removeLayer(published[id]); }
         return;
       }
@@ -271,8 +273,13 @@
       soon("incidents", loadIncidents);
     } else if (event.object_type === "planned_operation") {
       soon("planned", loadPlanned);
+    } else if (event.object_type === "map_layer" && kind === "map_layer.withdrawn") {
+      var gone = published[event.object_id];
+      if (gone) { map.removeLayer(gone); delete published[event.object_id]; }
+      var toggle = document.querySelector('[data-layer-id="' + event.object_id + '"]');
+      if (toggle && toggle.closest("label")) { toggle.closest("label").hidden = true; }
     } else if (event.object_type === "map_layer" && published[event.object_id]) {
-      soon("layer-" + event.object_id, function () { loadPublished(event.object_id); });
+      soon("layer-" + event.object_id, function () { loadPublished(event.object_id).catch(function () {}); });
     }
   });
 
