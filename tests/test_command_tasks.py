@@ -245,6 +245,8 @@ def test_tasks_move_along_the_board_and_illegal_steps_are_refused(client, world)
     illegal = client.post(task_url, json={"status": "in_progress"}, headers=h["helper"])
     assert "done cannot become in progress" in assert_error(illegal, 409, "conflict")["message"]
     assert_error(client.post(task_url, json={}, headers=h["helper"]), 422, "invalid")
+    already = client.post(task_url, json={"status": "done"}, headers=h["helper"])
+    assert "already done" in assert_error(already, 409, "conflict")["message"]
     board = client.get(f"{url}/task-board", headers=h["lead_viewer"]).json()
     assert [t["number"] for t in board["columns"]["done"]] == [1] and board["overdue"] == 0
     assert [

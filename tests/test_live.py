@@ -285,8 +285,12 @@ def test_reconnecting_with_last_event_id_resumes_without_gap_or_duplicate(world)
 
 
 def test_a_bad_last_event_id_is_refused_naming_it(world):
-    for headers, field in [({"Last-Event-ID": "ten"}, "Last-Event-ID"), ({}, "after")]:
-        url = world["server"] + "/api/v1/live" + ("" if headers else "?after=-4")
+    for headers, field, query in [
+        ({"Last-Event-ID": "ten"}, "Last-Event-ID", ""),
+        ({}, "after", "?after=-4"),
+        ({}, "after", "?after=%C2%B2"),  # a superscript two is a digit to str.isdigit, not to int()
+    ]:
+        url = world["server"] + "/api/v1/live" + query
         response = httpx.get(url, headers=world["people"]["helper_viewer"] | headers)
         assert response.status_code == 422, response.text
         assert response.json()["error"]["fields"][0]["field"] == field

@@ -165,8 +165,10 @@ def test_the_incident_page_works_through_its_forms(signed_in, db):
         "MCEMS",
     ):
         assert expected in html, expected
-    board = client.get(url + "/part/board")
-    assert board.status_code == 200 and 'id="part-board"' in board.text and "<html" not in board.text
+    for part in ("header", "board", "command", "period", "log"):
+        section = client.get(url + f"/part/{part}")
+        assert section.status_code == 200 and f'id="part-{part}"' in section.text and "<html" not in section.text
+    assert "Dike the storm drain" in client.get(url + "/part/board").text
     assert client.get(url + "/part/nothing").status_code == 404
     # Each refusal comes back as a message naming the field.
     cases = [

@@ -31,6 +31,7 @@ from accord.operations.models import (
     ActivityEntry,
     CommandAssignment,
     Incident,
+    OperationalPeriod,
     Task,
     TaskUpdate,
 )
@@ -160,7 +161,7 @@ def seed_operations(db: Session, settings: Settings) -> None:
                 contact=contact,
             ),
         )
-    # The night's safety officer handed over to the day's at 06:00.
+    # The night's safety officer handed over to the day's when the day period began.
     command.assign_position(
         db,
         actor=mcema,
@@ -171,7 +172,8 @@ def seed_operations(db: Session, settings: Settings) -> None:
     )
 
     # Two operational periods: the night's (done) and the day's (running).
-    day_start = now.replace(hour=6, minute=0) if now.hour >= 6 else (now - timedelta(days=1)).replace(hour=6, minute=0)
+    # Twelve-hour periods: the running one began on the hour, six hours ago at most.
+    day_start = (now - timedelta(hours=6)).replace(minute=0)
     night_period = command.add_period(
         db,
         actor=mcema,
@@ -299,10 +301,15 @@ def seed_operations(db: Session, settings: Settings) -> None:
 
 def _set_history(db: Session, flood: Incident, started: datetime, now: datetime) -> None:
     """Spread what the services just stamped "now" over the last hours: assignments from
-    the start (the night's safety officer until 06:00), tasks and their reports along the
+    the start (the night's safety officer until the day period), tasks and their reports along the
     day, so the briefing, the history and the time slider tell a plausible story."""
     seats = list(db.scalars(select(CommandAssignment).where(CommandAssignment.incident_id == flood.id)))
-    handover = now - timedelta(hours=max(1, (now.hour - 6) % 24))
+    period = db.scalar(
+        select(OperationalPeriod.starts_at).where(
+            OperationalPeriod.incident_id == flood.id, OperationalPeriod.number == 2
+        )
+    )
+    handover = period or now - timedelta(hours=1)  # the night's safety officer handed over then
     for seat in seats:
         seat.started_at = started + timedelta(minutes=30)
         if seat.ended_at is not None:

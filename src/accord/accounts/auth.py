@@ -7,6 +7,7 @@ session bookkeeping (last seen, idle expiry) is kept even when the request fails
 from __future__ import annotations
 
 from fastapi import Request
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.accounts import service
@@ -14,7 +15,7 @@ from accord.accounts.models import User, UserSession
 from accord.authz.actor import ANONYMOUS, Actor
 from accord.authz.service import actor_for
 from accord.config import Settings
-from accord.core.db import writer_session
+from accord.core.db import is_write_conflict, writer_session
 from accord.core.errors import AuthenticationFailed
 
 SESSION_COOKIE = "accord_session"
@@ -30,13 +31,25 @@ def make_resolver(settings: Settings, factory: sessionmaker[Session]):  # type: 
         cookie = request.cookies.get(SESSION_COOKIE)
         if not header and not cookie:
             return ANONYMOUS
-        with writer_session(factory) as db:  # it may touch last-seen marks or end idle sessions
-            if header:
-                actor = _from_bearer(db, header, client_addr(request))
-            else:
-                actor = _from_cookie(db, settings, request, cookie or "")
-            db.commit()
-        return actor
+
+        def attempt(db: Session) -> Actor:
+            with db:
+                if header:
+                    actor = _from_bearer(db, header, client_addr(request))
+                else:
+                    actor = _from_cookie(db, settings, request, cookie or "")
+                db.commit()
+            return actor
+
+        # Usually a read, and now and then a last-seen mark or the end of an idle session.
+        # On SQLite a transaction that read and then writes fails at once when another
+        # committed in between: then again, as a writer that takes the lock at BEGIN.
+        try:
+            return attempt(factory())
+        except OperationalError as exc:
+            if not is_write_conflict(exc):
+                raise
+        return attempt(writer_session(factory))
 
     return resolve
 

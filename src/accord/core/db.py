@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -96,7 +97,13 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(IMMEDIATE) else "BEGIN")
 
 
-_writer_binds: dict[int, Engine] = {}
+_writer_binds: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def is_write_conflict(exc: Exception) -> bool:
+    """SQLite's "database is locked" (or busy): a write met another writer's lock."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in text or "database is busy" in text
 
 
 def writer_session(factory: sessionmaker[Session]) -> Session:
@@ -105,9 +112,9 @@ def writer_session(factory: sessionmaker[Session]) -> Session:
     bind = factory.kw.get("bind")
     if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
         return factory()
-    writer = _writer_binds.get(id(bind))
+    writer = _writer_binds.get(bind)
     if writer is None:
-        writer = _writer_binds[id(bind)] = bind.execution_options(**{IMMEDIATE: True})
+        writer = _writer_binds[bind] = bind.execution_options(**{IMMEDIATE: True})
     return factory(bind=writer)
 
 

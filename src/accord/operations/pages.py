@@ -155,9 +155,12 @@ def _area(text: str) -> dict[str, Any] | None:
 # -- the incidents ----------------------------------------------------------------------------
 @router.get("/incidents")
 def incidents_page(request: Request, db: DB, actor: Read, status: str = "", offset: int = 0) -> Response:
+    last_event_id = stream.newest_id(db)  # first: a change committed meanwhile is replayed, not lost
     try:
         filters = IncidentFilter(status=status or None, offset=max(0, offset), limit=100)
-    except ValidationError:
+    except ValidationError as exc:
+        errors, _ = errors_of(exc)
+        flash(request, "error", "; ".join(f"{field}: {reason}" for field, reason in errors.items()))
         filters = IncidentFilter(limit=100)
     rows, total = queries.list_incidents(db, actor, filters)
     mine = [i for i in rows if takes_part(actor, queries.READ, i)]
@@ -172,7 +175,7 @@ def incidents_page(request: Request, db: DB, actor: Read, status: str = "", offs
         "open_tasks": open_tasks,
         "names": _names(db, actor),
         "notices": notices,
-        "last_event_id": stream.newest_id(db),
+        "last_event_id": last_event_id,
         **VOCAB,
     }
     return render(request, "incidents/list.html", context)
@@ -239,8 +242,8 @@ async def create_incident_form(request: Request, db: DB, actor: Create) -> Respo
     return redirect(request, f"/incidents/{incident.id}")
 
 
-def _incident_context(db: Session, actor: Actor, incident: Incident) -> dict[str, Any]:
-    """Everything the incident page shows, for the page and for each live-refreshed part."""
+def _incident_context(db: Session, actor: Actor, incident: Incident, part: str | None = None) -> dict[str, Any]:
+    """What the incident page shows: all of it, or one live-refreshed ``part``."""
     now = utcnow()
     taking_part = takes_part(actor, queries.READ, incident)
     names = _names(db, actor)
@@ -263,38 +266,41 @@ def _incident_context(db: Session, actor: Actor, incident: Incident) -> dict[str
     }
     if not taking_part:
         return context
-    periods = queries.list_periods(db, actor, incident.id)
-    tasks = queries.list_tasks(db, actor, incident.id)
-    columns, overdue = queries.status_board(tasks, now)
-    current = queries.list_command(db, actor, incident.id, current_only=True)
-    people: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {}
-    for agency in involved:
-        found, _ = directory.list_people(db, actor, PersonFilter(agency_id=agency, limit=200))
-        people[agency] = [(p.id, f"{p.full_name} — {p.title}" if p.title else p.full_name) for p in found]
-    context |= {
-        "periods": periods,
-        "period": queries.current_period(periods, now),
-        "columns": columns,
-        "overdue": overdue,
-        "tasks": tasks,
-        "organisation": briefing.organisation(current),
-        "history": [r for r in queries.list_command(db, actor, incident.id) if r.ended_at is not None],
-        "log": queries.list_activity(db, actor, incident.id),
-        "people": people,
-        "protocol_count": len(protocols.protocols_for_incident(db, actor, incident.id)),
-    }
-    period = context["period"]
-    log = context["log"]
-    context["objective_options"] = [(o.id, o.text[:80]) for o in period.objectives] if period else []
-    context["log_options"] = [(e.id, f"{e.occurred_at:%H:%M} {e.text[:60]}") for e in reversed(log[-50:])]
-    context["own_commander_options"] = [(a, names.get(a, str(a))) for a in context["own_commander_agencies"]]
+    # A live refresh re-reads one section: read only what that section shows.
+    wanted = set(PARTS) | {"page"} if part is None else {part}
+    if wanted & {"period", "page"}:
+        periods = queries.list_periods(db, actor, incident.id)
+        period = queries.current_period(periods, now)
+        context |= {"periods": periods, "period": period}
+        context["objective_options"] = [(o.id, o.text[:80]) for o in period.objectives] if period else []
+    if wanted & {"board", "page"}:
+        tasks = queries.list_tasks(db, actor, incident.id)
+        columns, overdue = queries.status_board(tasks, now)
+        context |= {"tasks": tasks, "columns": columns, "overdue": overdue}
+    if wanted & {"command", "page"}:
+        seats = queries.list_command(db, actor, incident.id)
+        context["organisation"] = briefing.organisation(seats)
+        context["history"] = [r for r in seats if r.ended_at is not None]
+    if wanted & {"log", "page"}:
+        log = queries.list_activity(db, actor, incident.id)
+        context["log"] = log
+        context["log_options"] = [(e.id, f"{e.occurred_at:%H:%M} {e.text[:60]}") for e in reversed(log[-50:])]
+    if "page" in wanted:
+        people: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {}
+        for agency in involved:
+            found, _ = directory.list_people(db, actor, PersonFilter(agency_id=agency, limit=200))
+            people[agency] = [(p.id, f"{p.full_name} — {p.title}" if p.title else p.full_name) for p in found]
+        context["people"] = people
+        context["protocol_count"] = len(protocols.protocols_for_incident(db, actor, incident.id))
+        context["own_commander_options"] = [(a, names.get(a, str(a))) for a in context["own_commander_agencies"]]
     return context
 
 
 @router.get("/incidents/{incident_id}")
 def incident_page(request: Request, db: DB, actor: Read, incident_id: uuid.UUID) -> Response:
+    last_event_id = stream.newest_id(db)  # first: a change committed meanwhile is replayed, not lost
     incident = queries.get_incident(db, actor, incident_id)
-    context = _incident_context(db, actor, incident) | {"last_event_id": stream.newest_id(db)}
+    context = _incident_context(db, actor, incident) | {"last_event_id": last_event_id}
     return render(request, "incidents/detail.html", context)
 
 
@@ -306,7 +312,7 @@ def incident_part(request: Request, db: DB, actor: Read, incident_id: uuid.UUID,
     incident = queries.get_incident(db, actor, incident_id)
     if part != "header" and not takes_part(actor, queries.READ, incident):
         raise NotFound("section")  # the whole incident is for the agencies taking part
-    context = _incident_context(db, actor, incident) | {"part": part}
+    context = _incident_context(db, actor, incident, part) | {"part": part}
     return render(request, "incidents/part.html", context)
 
 
@@ -513,11 +519,12 @@ def briefing_pdf(request: Request, db: DB, actor: Read, incident_id: uuid.UUID) 
 @router.get("/cop")
 def operating_picture(request: Request, db: DB, actor: Read) -> Response:
     now = utcnow()
+    last_event_id = stream.newest_id(db)  # before the map reads its layers
     context = {
         "layers": queries.list_layers(db, actor),
         "now": now,
         "since": now - timedelta(hours=24),
-        "last_event_id": stream.newest_id(db),
+        "last_event_id": last_event_id,
         "planned": actor.has("operations:planned:read"),
         "epoch": int(datetime(1970, 1, 1, tzinfo=UTC).timestamp()),
     }

@@ -82,7 +82,8 @@ def tasks_layer(db: Session, actor: Actor, at: datetime) -> dict[str, Any]:
         .join(Incident, Incident.id == Task.incident_id)
         .where(Task.created_at <= at, or_(Incident.closed_at.is_(None), Incident.closed_at > at))
     )
-    tasks = {t.id: t for t in db.scalars(scope(actor, READ, stmt).limit(MAX_FEATURES))}
+    newest = scope(actor, READ, stmt).order_by(Task.created_at.desc(), Task.id).limit(MAX_FEATURES)
+    tasks = {t.id: t for t in db.scalars(newest)}
     if not tasks:
         return _collection([])
     updates = db.scalars(

@@ -22,6 +22,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -30,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 
 from accord.authz import Actor
 from accord.core import events
+from accord.core.db import make_engine, make_session_factory
 from accord.core.events import Event, Subscription, SubscriptionClosed
 from accord.operations import live
 
@@ -78,6 +80,10 @@ class Dispatcher:
         self.client_queue = client_queue
         bind = session_factory.kw.get("bind")
         self.dialect = bind.dialect.name if bind is not None else "sqlite"
+        # The checks that run on the event loop use an engine of their own: waiting there
+        # for a connection of the requests' pool (busy under load) would stall every stream.
+        self._own_engine = make_engine(bind.url.render_as_string(hide_password=False)) if bind is not None else None
+        self.check_factory = make_session_factory(self._own_engine) if self._own_engine is not None else session_factory
         self._clients: set[LiveClient] = set()
         self._task: asyncio.Task[None] | None = None
         self._source: Subscription | None = None
@@ -114,6 +120,8 @@ class Dispatcher:
         for client in list(self._clients):
             client.subscription.close(events.SHUTDOWN)
         self._clients.clear()
+        if self._own_engine is not None:
+            self._own_engine.dispose()
 
     async def _run(self) -> None:
         while True:
@@ -164,7 +172,7 @@ class Dispatcher:
         for event in batch:
             by_type.setdefault(event.object_type, []).append(event)
         allowed: dict[LiveClient, set[int]] = {client: set() for client in clients}
-        with self.session_factory() as db:
+        with self.check_factory() as db:
             for object_type, typed in by_type.items():
                 registered = live.registered(object_type)
                 if registered is None:
@@ -219,7 +227,7 @@ class Dispatcher:
 
 
 # -- one client's stream -----------------------------------------------------------------------
-_FRAMES: OrderedDict[int, bytes] = OrderedDict()
+_FRAMES: OrderedDict[tuple[int, datetime], bytes] = OrderedDict()
 FRAME_CACHE = 4096
 
 
@@ -228,9 +236,10 @@ def _frame(event: Event) -> bytes:
     kind; the kind is in the data. Named events are the stream's own controls
     (``reconnect``, ``reset``, ``signed-out``). Encoded once for all its recipients (the
     streams run on one event loop, so the cache needs no lock)."""
-    frame = _FRAMES.get(event.id)
+    key = (event.id, event.occurred_at)  # not the id alone: one process, one database, but be sure
+    frame = _FRAMES.get(key)
     if frame is None:
-        frame = _FRAMES[event.id] = b"id: %d\ndata: %s\n\n" % (event.id, event.to_json())
+        frame = _FRAMES[key] = b"id: %d\ndata: %s\n\n" % (event.id, event.to_json())
         if len(_FRAMES) > FRAME_CACHE:
             _FRAMES.popitem(last=False)
     return frame
@@ -326,7 +335,7 @@ def parse_last_event_id(header: str | None, query: Any) -> int | None:
         if value is None or value == "":
             continue
         text = str(value).strip()
-        if not text.isdigit() or len(text) > 18:
+        if not (text.isascii() and text.isdigit()) or len(text) > 18:
             raise ValueError(name)
         return int(text)
     return None

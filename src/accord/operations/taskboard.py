@@ -156,6 +156,8 @@ def report_on_task(db: Session, *, actor: Actor, incident_id: uuid.UUID, task_id
         raise Conflict("status", "the incident is closed; its tasks are kept as they were")
     if not (data.text or data.status or data.location is not None or data.assigned_unit is not None):
         raise InvalidInput("text", "say something: a note, a status, a location or a unit")
+    if data.status == task.status and not (data.text or data.location is not None or data.assigned_unit is not None):
+        raise Conflict("status", f"the task is already {TASK_STATUSES[task.status].lower()}")
     status = None
     if data.status is not None and data.status != task.status:
         if data.status not in TASK_TRANSITIONS[task.status]:
