@@ -529,6 +529,11 @@ async def run_scenario(
     slowest = sorted(worst.values())
     top = [round(v) for v in slowest[-5:]]
     log(f"{name}: slowest recipient per event, ms: median {statistics.median(slowest):.1f}, top {top}")
+    first = min((f[3] for f in latency_frames), default=0.0)
+    for event_id, ms in sorted(worst.items(), key=lambda item: -item[1])[:3]:
+        published = next(f[3] for f in latency_frames if f[1] == event_id)
+        count = sum(1 for f in latency_frames if f[1] == event_id)
+        log(f"{name}:   event {event_id}: {ms:.0f} ms to its last of {count} recipients, {published - first:.1f} s in")
     return Result(
         p50_ms=round(percentile(latencies, 0.50), 2),
         p95_ms=round(percentile(latencies, 0.95), 2),

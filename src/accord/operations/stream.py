@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable
@@ -308,7 +309,9 @@ async def _live(client: LiveClient, replayed: list[Event], still_signed_in: Call
         if event.id > subscription.last_id:
             subscription.skip_through(event.id)
             yield _frame(event)
-    recheck_at = time.monotonic() + RECHECK_SECONDS
+    # Spread over the interval: streams opened together (a reconnect storm after a restart)
+    # must not all query at the same moment, every 30 seconds, holding up deliveries.
+    recheck_at = time.monotonic() + RECHECK_SECONDS * random.uniform(0.5, 1.0)  # noqa: S311 (not a secret)
     while True:
         try:
             event = await subscription.get(timeout=KEEPALIVE_SECONDS)
