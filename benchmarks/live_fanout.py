@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import resource
@@ -484,6 +485,12 @@ async def run_scenario(
             await publish(http, n)
         await asyncio.sleep(1.0)
         log(f"{name}: {len(tokens)} subscribers connected; server RSS {before} -> {after} KiB")
+        # The client must not measure its own pauses: its collector (a thousand connections
+        # and a growing list of frames) stopped it for 50-100 ms at the same event of every
+        # run. Nothing it allocates from here on is garbage before the run ends.
+        gc.collect()
+        gc.freeze()
+        gc.disable()
         received.raw.clear()
 
         async def settle(count: int, timeout: float = 10.0) -> None:
@@ -511,6 +518,8 @@ async def run_scenario(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        gc.enable()
+        gc.unfreeze()
     received.frames = parse(received.raw[:measured])
     latency_frames = received.frames[:latency_count]
     burst_frames = received.frames[latency_count:]

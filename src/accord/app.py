@@ -64,10 +64,12 @@ from accord.web.templating import html_error
 
 log = get_logger("accord.http")
 # The collector's thresholds for a serving process (accord.asgi sets them; CPython's
-# defaults are (700, 10, 10)). A server holding a thousand live streams has a large young
-# heap: with the defaults the collector stalled every open stream for 100-200 ms several
-# times a minute (benchmarks/live_fanout.py: p99 about 200 ms; with these, about 30 ms).
-GC_THRESHOLDS = (100_000, 50, 50)
+# defaults are (700, 10, 10)). A server holding a thousand live streams has many long-lived
+# objects: with the defaults, full collections came every few seconds and stalled every
+# open stream for 100-200 ms. Young collections stay small (5,000 objects, a few ms) and
+# full ones become rare. benchmarks/live_fanout.py measured the defaults, (100000, 50, 50)
+# (a young collection of that size took 95 ms) and these.
+GC_THRESHOLDS = (5_000, 10, 1000)
 STATIC = Path(__file__).parent / "web" / "static"
 
 
