@@ -9,7 +9,7 @@ from accord.core.logging import configure_logging
 configure_logging(get_settings().log_level)
 app = create_app()
 # Everything loaded so far (modules, compiled statements, templates) lives as long as the
-# process: keep it out of the collector's passes altogether; then collect in larger,
-# rarer steps (see GC_THRESHOLDS).
+# process: keep it out of the collector's passes altogether; then collect on the
+# thresholds a server with many open live streams needs (GC_THRESHOLDS says why).
 gc.freeze()
 gc.set_threshold(*GC_THRESHOLDS)
