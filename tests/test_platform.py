@@ -84,3 +84,14 @@ def test_paging_beyond_the_database_integer_range_is_422(client, as_user):
         response = client.get(f"{path}?offset=9223372036854775808", headers=headers)
         assert response.status_code == 422, path
         assert response.json()["error"]["fields"][0]["field"] == "offset"
+
+
+def test_the_ci_entry_point_is_a_valid_shell_script():
+    """CI runs `.ci/run`; a syntax error there fails every run before a test starts."""
+    import pathlib
+    import subprocess
+
+    script = pathlib.Path(__file__).resolve().parents[1] / ".ci" / "run"
+    checked = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stderr
+    assert script.read_text().rstrip().splitlines()[-1] == "make test"
