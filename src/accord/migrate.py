@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.authz.service import sync_builtin_roles
@@ -38,7 +39,16 @@ def upgrade(database_url: str) -> None:
 
 
 def sync_roles(db: Session) -> None:
+    """The shipped roles and reference data, and what older databases lack: mutual-aid
+    bindings of agreements signed before they existed."""
+    from accord.mutualaid.models import MutualAidBinding
+    from accord.mutualaid.reference import sync_reference_types
+    from accord.mutualaid.service import rebuild_bindings
+
     sync_builtin_roles(db)
+    sync_reference_types(db)
+    if db.scalar(select(MutualAidBinding.id).limit(1)) is None:
+        rebuild_bindings(db)
 
 
 FULLTEXT_OBJECTS = ("records_fts", "ix_records_fts")

@@ -20,6 +20,7 @@ from accord.authz.models import Membership, Role, RolePermission
 from accord.core.db import Base
 from accord.core.events.models import OutboxEvent
 from accord.directory.models import Agency, AgencyCapability, Person
+from accord.mutualaid.models import MutualAidBinding, Resource, ResourceQualification, ResourceType
 from accord.operations.alerts.models import ImportedAlert, IncidentAlert
 from accord.operations.deconfliction.models import DeconflictionNotice, PlannedOperation, PlannedOperationCell
 from accord.operations.eventboard.models import BoardAssignment, BoardMessage, BoardPost, BoardReceipt, BoardShift
@@ -72,6 +73,7 @@ __all__ = [
     "LoginAttempt",
     "MapLayer",
     "Membership",
+    "MutualAidBinding",
     "Objective",
     "OperationalPeriod",
     "OptOut",
@@ -89,6 +91,9 @@ __all__ = [
     "RecordRecipient",
     "RecordRevision",
     "RecoveryCode",
+    "Resource",
+    "ResourceQualification",
+    "ResourceType",
     "RetentionPolicy",
     "Role",
     "RolePermission",

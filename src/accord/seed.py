@@ -26,6 +26,7 @@ from accord.directory.models import Agency, Person
 from accord.seed_alerts import seed_alerts
 from accord.seed_deconfliction import seed_deconfliction
 from accord.seed_eventboard import seed_eventboard
+from accord.seed_mutualaid import seed_mutualaid
 from accord.seed_operations import seed_operations
 from accord.seed_protocols import seed_protocols
 from accord.seed_sharing import seed_sharing
@@ -116,6 +117,7 @@ def seed_demo(db: Session, settings: Settings) -> list[DemoLogin]:
         )
     db.flush()
     seed_sharing(db)
+    seed_mutualaid(db, settings)
     seed_operations(db, settings)
     seed_alerts(db, settings)
     seed_protocols(db, settings)

@@ -222,6 +222,8 @@ def seed_sharing(db: Session) -> bool:
                 "reimbursement_terms": "Requesting party reimburses personnel at straight-time rates and equipment at FEMA schedule rates after the first 12 hours",
                 "liability": "Each party remains liable for its own personnel",
                 "insurance": "Each party keeps workers' compensation for its own staff",
+                "thresholds": {"declared_emergency": True, "own_resources_exhausted": True, "require": "any"},
+                "reimbursement": {"payer": "requester", "waived_hours": 12, "equipment_rate_cap": "150.00"},
             },
             share(
                 [*EMA, "LHFD", "CRFD", "MCEMS"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -64,12 +65,53 @@ class OptOutTerms(Strict):
     notice_days: int = Field(ge=0, le=3650)
 
 
+class ActivationThresholds(Strict):
+    """What a request must meet before this clause obliges anyone to answer it (checked by
+    ``mutualaid``; none set: any request of a bound party)."""
+
+    min_severity: Literal["minor", "moderate", "severe", "extreme"] | None = None
+    incident_types: list[str] = Field(default_factory=list, max_length=30)
+    declared_emergency: bool = False
+    own_resources_exhausted: bool = False
+    # Whether a request must meet every condition set here, or one of them is enough.
+    require: Literal["all", "any"] = "all"
+
+    @field_validator("incident_types")
+    @classmethod
+    def _type_keys(cls, value: list[str]) -> list[str]:
+        for key in value:
+            if not key.replace("_", "").isalnum() or len(key) > 40:
+                raise ValueError(f"{key!r} is not an incident type key")
+        return value
+
+
+class ReimbursementTerms(Strict):
+    """How a deployment under this clause is paid for (computed by ``mutualaid``)."""
+
+    payer: Literal["requester", "provider", "shared"] = "requester"
+    requester_share_percent: int = Field(default=100, ge=0, le=100)  # when shared
+    labor_rate_cap: Decimal | None = Field(default=None, ge=0, le=100000)  # per person-hour
+    equipment_rate_cap: Decimal | None = Field(default=None, ge=0, le=100000)  # per equipment-hour
+    mileage_rate: Decimal | None = Field(default=None, ge=0, le=1000)  # per km, instead of the owner's
+    waived_hours: int = Field(default=0, ge=0, le=720)  # the first hours of each deployment are free
+    cap_per_deployment: Decimal | None = Field(default=None, ge=0, le=100_000_000)
+
+    @model_validator(mode="after")
+    def _share(self) -> ReimbursementTerms:
+        if self.payer != "shared" and self.requester_share_percent != 100:
+            raise ValueError("requester_share_percent applies only when the payer is 'shared'")
+        return self
+
+
 class MutualAidTerms(Strict):
     kind: Literal["mutual_aid"]
     activation_threshold: str = Field(min_length=3, max_length=2000)
     reimbursement_terms: str = Field(min_length=3, max_length=4000)
     liability: str = Field(default="", max_length=4000)
     insurance: str = Field(default="", max_length=4000)
+    # The same terms in a form Accord checks and computes with (docs/adr/0021).
+    thresholds: ActivationThresholds = Field(default_factory=ActivationThresholds)
+    reimbursement: ReimbursementTerms = Field(default_factory=ReimbursementTerms)
 
 
 class ProtocolTerms(Strict):

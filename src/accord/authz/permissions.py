@@ -48,6 +48,10 @@ PERMISSIONS: dict[str, str] = {
     "operations:board:read": "See shifts, posts, units and messages of planned events one's agency takes part in",
     "operations:board:manage": "Set up a planned event's shifts and posts (lead agency); assign one's agency's units",
     "operations:board:post": "Post messages to the command board of planned events one's agency takes part in",
+    # mutual aid
+    "mutualaid:resource:read": "See one's agency's resources and those partners offer under mutual-aid clauses",
+    "mutualaid:resource:manage": "Keep one's agency's resources (inventory, rates, reserve, qualified people)",
+    "mutualaid:type:manage": "Add or import resource types of one's agency",
     # accounts
     "accounts:self:manage": "Manage one's own MFA, sessions and API tokens",
     "accounts:user:read": "See user accounts of an agency",

@@ -28,6 +28,7 @@ _BASE = frozenset(
         "sharing:record:read",
         "operations:incident:read",
         "operations:live:read",
+        "mutualaid:resource:read",
         "operations:protocol:read",
         "operations:board:read",
     }
@@ -58,6 +59,8 @@ _PLANNED = frozenset({"operations:planned:read", "operations:planned:manage"})
 # logistics and analysts write on its message board.
 _BOARD_MANAGE = frozenset({"operations:board:manage"})
 _BOARD_POST = frozenset({"operations:board:post"})
+# The inventory of mutual aid: logistics keeps it, agency administrators answer for it.
+_INVENTORY = frozenset({"mutualaid:resource:manage", "mutualaid:type:manage"})
 
 BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
     RoleDefinition(
@@ -89,6 +92,7 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
             "sharing:retention:manage",
             "operations:layer:publish",
         }
+        | _INVENTORY
         | _AGGREGATES,
     ),
     RoleDefinition(
@@ -131,7 +135,7 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
         "Logistics / finance",
         "Keeps resources, deployments and costs.",
         False,
-        _BASE | {"operations:log:write", "operations:task:write"} | _BOARD_POST,
+        _BASE | {"operations:log:write", "operations:task:write"} | _BOARD_POST | _INVENTORY,
     ),
     RoleDefinition("trainer", "Training officer", "Runs trainings, exercises and after-action reviews.", False, _BASE),
     RoleDefinition(
