@@ -100,3 +100,98 @@ class MutualAidBinding(IdMixin, Base):
     terms: Mapped[dict[str, Any]] = mapped_column()  # the clause's terms, as signed
     valid_from: Mapped[datetime] = mapped_column()
     valid_until: Mapped[datetime | None] = mapped_column()
+
+
+class ResourceRequest(IdMixin, TimestampMixin, Base):
+    """An ICS-213 resource request of an agency taking part in an incident. It waits for
+    its logistics and finance approvals, then goes to the agencies bound with the requester
+    by the clauses whose thresholds it met (``recipients``), who answer it with offers."""
+
+    __tablename__ = "resource_requests"
+    __table_args__ = (
+        Index("ix_resource_requests_incident", "incident_id", "status"),
+        Index("ix_resource_requests_agency", "requesting_agency_id", "status"),
+    )
+
+    number: Mapped[str] = mapped_column(String(30), unique=True)  # 213-2026-0007
+    incident_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("incidents.id"))
+    requesting_agency_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("agencies.id"))
+    requested_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+    requester_name: Mapped[str] = mapped_column(String(200))  # as signed on the form
+    requester_position: Mapped[str] = mapped_column(String(200), default="")
+    type_key: Mapped[str | None] = mapped_column(String(80), ForeignKey("resource_types.key"))
+    level: Mapped[int | None] = mapped_column(Integer)  # the type level asked for (1 most capable)
+    description: Mapped[str] = mapped_column(String(2000), default="")
+    quantity: Mapped[int] = mapped_column(Integer)
+    deliver_to: Mapped[str] = mapped_column(String(300))  # reporting location, in words
+    location: Mapped[dict[str, Any]] = mapped_column()  # GeoJSON Point of ``deliver_to``
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    needed_at: Mapped[datetime] = mapped_column()
+    priority: Mapped[str] = mapped_column(String(16))  # urgent | high | routine | low
+    substitutes_ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    special_instructions: Mapped[str] = mapped_column(String(2000), default="")
+    status: Mapped[str] = mapped_column(String(16))  # pending | open | filled | cancelled | closed
+    logistics_approved_by: Mapped[str | None] = mapped_column(String(200))
+    logistics_approved_at: Mapped[datetime | None] = mapped_column()
+    finance_approved_by: Mapped[str | None] = mapped_column(String(200))
+    finance_approved_at: Mapped[datetime | None] = mapped_column()
+    opened_at: Mapped[datetime | None] = mapped_column()  # sent to partners
+    filled_at: Mapped[datetime | None] = mapped_column()  # offers committed for the quantity
+    closed_at: Mapped[datetime | None] = mapped_column()
+    activation: Mapped[list[Any]] = mapped_column()  # [{clause_id, agreement, clause, met, reasons}]
+    edxl_message_id: Mapped[str | None] = mapped_column(String(200))  # when it came as EDXL-RM
+
+    recipients: Mapped[list[RequestRecipient]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class RequestRecipient(Base):
+    """An agency the request went to, and the clause that binds it to answer. It sees the
+    request while that clause still binds it (a terminated agreement hides it at once)."""
+
+    __tablename__ = "resource_request_recipients"
+    __table_args__ = (Index("ix_resource_request_recipients_agency", "agency_id", "clause_id"),)
+
+    request_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("resource_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    agency_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("agencies.id"), primary_key=True)
+    clause_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("clauses.id"), primary_key=True)
+
+    request: Mapped[ResourceRequest] = relationship(back_populates="recipients")
+
+
+class ResourceOffer(IdMixin, TimestampMixin, Base):
+    """A partner's answer to a request with one of its resources. Once the requester commits
+    it, it is a deployment: offered -> committed -> mobilized -> on scene -> demobilized ->
+    returned, each step time-stamped (or declined / withdrawn before it moves)."""
+
+    __tablename__ = "resource_offers"
+    __table_args__ = (
+        Index("ix_resource_offers_request", "request_id", "status"),
+        Index("ix_resource_offers_provider", "providing_agency_id", "status"),
+        Index("ix_resource_offers_resource", "resource_id", "status"),
+    )
+
+    request_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("resource_requests.id"))
+    resource_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("resources.id"))
+    providing_agency_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("agencies.id"))
+    clause_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("clauses.id"))  # terms it is paid under
+    agreement_version_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("agreement_versions.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    eta_at: Mapped[datetime] = mapped_column()  # estimated arrival when offered
+    rank: Mapped[dict[str, Any]] = mapped_column()  # the ranking's factors and their words
+    note: Mapped[str] = mapped_column(String(2000), default="")
+    offered_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+    offered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    committed_at: Mapped[datetime | None] = mapped_column()
+    mobilized_at: Mapped[datetime | None] = mapped_column()
+    on_scene_at: Mapped[datetime | None] = mapped_column()
+    demobilized_at: Mapped[datetime | None] = mapped_column()
+    returned_at: Mapped[datetime | None] = mapped_column()
+    declined_at: Mapped[datetime | None] = mapped_column()
+    withdrawn_at: Mapped[datetime | None] = mapped_column()
+    edxl_message_id: Mapped[str | None] = mapped_column(String(200))

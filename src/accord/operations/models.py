@@ -41,6 +41,8 @@ class Incident(IdMixin, TimestampMixin, Base):
     started_at: Mapped[datetime] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+    # A state of emergency declared for the incident: some mutual-aid clauses require one.
+    emergency_declared_at: Mapped[datetime | None] = mapped_column()
 
     participants: Mapped[list[IncidentParticipant]] = relationship(
         back_populates="incident",

@@ -58,6 +58,8 @@ class IncidentUpdate(Strict):
     summary: str | None = Field(default=None, max_length=4000)
     location: dict[str, Any] | None = None
     area: dict[str, Any] | None = None
+    # A state of emergency declared (true) or ended (false) for the incident.
+    emergency_declared: bool | None = None
 
 
 class ParticipantAdd(Strict):
@@ -104,6 +106,7 @@ class IncidentRead(ReadModel):
     area: dict[str, Any] | None
     started_at: datetime
     closed_at: datetime | None
+    emergency_declared_at: datetime | None = None
     updated_at: datetime
     participants: list[ParticipantRead]
     taking_part: bool = False

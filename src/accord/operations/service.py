@@ -175,6 +175,9 @@ def update_incident(db: Session, *, actor: Actor, incident_id: uuid.UUID, data: 
         )
         _set_place(incident, place)
         changes["place"] = True
+    if data.emergency_declared is not None and data.emergency_declared != (incident.emergency_declared_at is not None):
+        incident.emergency_declared_at = utcnow() if data.emergency_declared else None
+        changes["emergency_declared"] = data.emergency_declared
     if changes:
         incident.updated_at = utcnow()
         db.flush()
