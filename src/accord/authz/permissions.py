@@ -52,6 +52,17 @@ PERMISSIONS: dict[str, str] = {
     "mutualaid:resource:read": "See one's agency's resources and those partners offer under mutual-aid clauses",
     "mutualaid:resource:manage": "Keep one's agency's resources (inventory, rates, reserve, qualified people)",
     "mutualaid:type:manage": "Add or import resource types of one's agency",
+    "mutualaid:request:read": "See one's agency's resource requests and offers, requests partners sent one's "
+    "agency under a mutual-aid clause in force, and the mutual-aid figures of one's partnerships",
+    "mutualaid:request:create": "Request resources (ICS-213) for incidents one's agency takes part in",
+    "mutualaid:request:approve_logistics": "Approve one's agency's resource requests for logistics",
+    "mutualaid:request:approve_finance": "Approve one's agency's resource requests for finance",
+    "mutualaid:offer:manage": "Offer one's agency's resources to partners' requests and move deployments along; "
+    "commit, decline and release offers made to one's agency's requests",
+    "mutualaid:cost:manage": "Keep time sheets of one's agency's deployments and submit reimbursement claims",
+    "mutualaid:claim:approve": "Approve, reject and record payment of claims addressed to one's agency",
+    "mutualaid:fund:manage": "Set the collaboration fund of one's partnerships: formula, calls, contributions, "
+    "spending",
     # accounts
     "accounts:self:manage": "Manage one's own MFA, sessions and API tokens",
     "accounts:user:read": "See user accounts of an agency",

@@ -29,6 +29,7 @@ _BASE = frozenset(
         "operations:incident:read",
         "operations:live:read",
         "mutualaid:resource:read",
+        "mutualaid:request:read",
         "operations:protocol:read",
         "operations:board:read",
     }
@@ -61,6 +62,21 @@ _BOARD_MANAGE = frozenset({"operations:board:manage"})
 _BOARD_POST = frozenset({"operations:board:post"})
 # The inventory of mutual aid: logistics keeps it, agency administrators answer for it.
 _INVENTORY = frozenset({"mutualaid:resource:manage", "mutualaid:type:manage"})
+# Mutual aid (ICS-213): commanders and logistics ask for resources and take offers; logistics /
+# finance approve requests, answer partners' requests, keep time sheets and settle claims;
+# agency administrators approve spending (finance) and claims; coordinators keep the
+# partnership's collaboration fund.
+_REQUEST = frozenset({"mutualaid:request:create", "mutualaid:offer:manage"})
+_LOGISTICS_FINANCE = frozenset(
+    {
+        "mutualaid:request:approve_logistics",
+        "mutualaid:request:approve_finance",
+        "mutualaid:cost:manage",
+        "mutualaid:claim:approve",
+    }
+)
+_FINANCE_APPROVAL = frozenset({"mutualaid:request:approve_finance", "mutualaid:claim:approve"})
+_FUND = frozenset({"mutualaid:fund:manage"})
 
 BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
     RoleDefinition(
@@ -93,6 +109,7 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
             "operations:layer:publish",
         }
         | _INVENTORY
+        | _FINANCE_APPROVAL
         | _AGGREGATES,
     ),
     RoleDefinition(
@@ -106,7 +123,8 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
             "agreements:agreement:draft",
             "agreements:agreement:manage",
         }
-        | _PROTOCOLS,
+        | _PROTOCOLS
+        | _FUND,
     ),
     RoleDefinition(
         "analyst",
@@ -128,14 +146,20 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
         | _PROTOCOLS
         | _PLANNED
         | _BOARD_MANAGE
-        | _BOARD_POST,
+        | _BOARD_POST
+        | _REQUEST,
     ),
     RoleDefinition(
         "logistics",
         "Logistics / finance",
         "Keeps resources, deployments and costs.",
         False,
-        _BASE | {"operations:log:write", "operations:task:write"} | _BOARD_POST | _INVENTORY,
+        _BASE
+        | {"operations:log:write", "operations:task:write"}
+        | _BOARD_POST
+        | _INVENTORY
+        | _REQUEST
+        | _LOGISTICS_FINANCE,
     ),
     RoleDefinition("trainer", "Training officer", "Runs trainings, exercises and after-action reviews.", False, _BASE),
     RoleDefinition(
