@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET_KEY = "accord-demo-secret-key-do-not-use-in-production"
@@ -68,6 +68,19 @@ class Settings(BaseSettings):
     # the public alert feed and documents.
     cap_sender: str = Field(default="accord.invalid", pattern=r"^[^\s,<&@]+$", max_length=100)
     public_rate_per_minute: int = Field(default=120, ge=1)
+    # Mutual-aid matching (ADR 21): travel speed per resource type in km/h, overriding the
+    # type's own (JSON: {"swift_water_rescue_team": 55}), and how much longer roads are than
+    # the great circle.
+    travel_speeds: dict[str, float] = Field(default_factory=dict)
+    road_factor: float = Field(default=1.3, ge=1.0, le=3.0)
+
+    @field_validator("travel_speeds")
+    @classmethod
+    def _speeds(cls, value: dict[str, float]) -> dict[str, float]:
+        for key, speed in value.items():
+            if not 0 < speed <= 1000:
+                raise ValueError(f"travel speed of {key!r} must be between 0 and 1000 km/h")
+        return value
 
     @property
     def is_production(self) -> bool:

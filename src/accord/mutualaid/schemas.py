@@ -174,3 +174,165 @@ class ResourceRead(ReadModel):
     notes: str
     qualified: list[QualificationRead]
     updated_at: datetime
+
+
+# -- requests (ICS-213) and offers ------------------------------------------------------------
+Priority = Literal["urgent", "high", "routine", "low"]
+RequestStatus = Literal["pending", "open", "filled", "cancelled", "closed"]
+OfferStatus = Literal[
+    "offered", "committed", "mobilized", "on_scene", "demobilized", "returned", "declined", "withdrawn"
+]
+
+
+class RequestCreate(Strict):
+    """The fields of the ICS-213 resource request. Ask for a type (and its level) or, when
+    no type fits, describe what is needed."""
+
+    incident_id: uuid.UUID
+    requesting_agency_id: uuid.UUID
+    type_key: str | None = Field(default=None, max_length=80)
+    level: int | None = Field(default=None, ge=1, le=9)
+    description: str = Field(default="", max_length=2000)
+    quantity: int = Field(ge=1, le=1000)
+    deliver_to: str = Field(min_length=2, max_length=300)
+    location: dict[str, Any]
+    needed_at: datetime
+    priority: Priority = "routine"
+    substitutes_ok: bool = False
+    special_instructions: str = Field(default="", max_length=2000)
+    requester_name: str = Field(min_length=2, max_length=200)
+    requester_position: str = Field(default="", max_length=200)
+
+    _needed = field_validator("needed_at")(_aware)
+
+    @field_validator("description")
+    @classmethod
+    def _trimmed(cls, value: str) -> str:
+        return value.strip()
+
+
+class ApprovalCreate(Strict):
+    """The approver's name as signed on the form."""
+
+    name: str = Field(min_length=2, max_length=200)
+
+
+class CancelRequest(Strict):
+    reason: str = Field(min_length=3, max_length=1000)
+
+
+class RequestFilter(Strict):
+    incident_id: uuid.UUID | None = None
+    status: RequestStatus | None = None
+    # mine: requests of my agency; received: partners' requests sent to my agency.
+    side: Literal["mine", "received"] | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+
+
+class ActivationRead(ReadModel):
+    clause_id: uuid.UUID
+    agreement_id: uuid.UUID
+    title: str
+    met: bool
+    conditions: list[str]
+    reasons: list[str]
+
+
+class RecipientRead(ReadModel):
+    agency_id: uuid.UUID
+    clause_id: uuid.UUID
+
+
+class RequestRead(ReadModel):
+    id: uuid.UUID
+    number: str
+    incident_id: uuid.UUID
+    requesting_agency_id: uuid.UUID
+    requester_name: str
+    requester_position: str
+    type_key: str | None
+    level: int | None
+    description: str
+    quantity: int
+    deliver_to: str
+    location: dict[str, Any]
+    needed_at: datetime
+    priority: str
+    substitutes_ok: bool
+    special_instructions: str
+    status: str
+    logistics_approved_by: str | None
+    logistics_approved_at: datetime | None
+    finance_approved_by: str | None
+    finance_approved_at: datetime | None
+    opened_at: datetime | None
+    filled_at: datetime | None
+    closed_at: datetime | None
+    activation: list[ActivationRead]
+    recipients: list[RecipientRead]
+    created_at: datetime
+    updated_at: datetime
+    committed_quantity: int = 0
+
+
+class OfferCreate(Strict):
+    resource_id: uuid.UUID
+    quantity: int = Field(default=1, ge=1, le=1000)
+    note: str = Field(default="", max_length=2000)
+
+
+class OfferMove(Strict):
+    """The next step of an offer or deployment."""
+
+    status: Literal["committed", "mobilized", "on_scene", "demobilized", "returned", "declined", "withdrawn"]
+    note: str = Field(default="", max_length=2000)
+
+
+class RankRead(ReadModel):
+    """Why an offer or candidate stands where it does."""
+
+    on_time: bool
+    fit: str  # exact | substitute | described
+    qualified: bool
+    missing_qualifications: list[str]
+    distance_km: float
+    travel_minutes: int
+    eta_at: datetime
+    offerable: int
+    reserve: int
+    explanation: list[str]
+
+
+class OfferRead(ReadModel):
+    id: uuid.UUID
+    request_id: uuid.UUID
+    resource_id: uuid.UUID
+    providing_agency_id: uuid.UUID
+    clause_id: uuid.UUID
+    agreement_version_id: uuid.UUID
+    quantity: int
+    status: str
+    eta_at: datetime
+    rank: RankRead
+    note: str
+    offered_at: datetime
+    committed_at: datetime | None
+    mobilized_at: datetime | None
+    on_scene_at: datetime | None
+    demobilized_at: datetime | None
+    returned_at: datetime | None
+    declined_at: datetime | None
+    withdrawn_at: datetime | None
+    resource_name: str = ""
+    position: int = 0  # 1 = best of the request's live offers
+
+
+class CandidateRead(ReadModel):
+    resource_id: uuid.UUID
+    resource_name: str
+    owner_agency_id: uuid.UUID
+    type_key: str
+    level: int
+    position: int
+    rank: RankRead

@@ -1,0 +1,288 @@
+"""Matching a request with partners' resources, and why each stands where it does.
+
+Ranking is lexicographic, so it can be explained in a sentence per factor:
+
+1. **qualified** — every qualification the resource's type level requires is held by at
+   least one of its people, valid at the time needed (a team nobody may lawfully staff
+   goes last, whatever its distance);
+2. **on time** — its estimated arrival is no later than the time needed;
+3. **type fit** — the exact type level before a more capable level standing in (only when
+   the request accepts substitutes; a less capable level never fits);
+4. **estimated arrival** — great-circle distance from where the resource is now, times a
+   road factor, at the type's travel speed (configurable per type:
+   ``ACCORD_TRAVEL_SPEEDS``);
+5. **reserve** — the owner keeps ``minimum_reserve`` units at home: units above it are
+   offerable, and more headroom ranks higher (taking an owner's last spare unit hurts it
+   more).
+
+:func:`rank` is pure; :func:`candidates` reads the resources the requester may see
+(through ``authz.scope``) from agencies the request went to.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accord.authz import Actor, scope
+from accord.core.time import utcnow
+from accord.mutualaid.models import Resource, ResourceOffer, ResourceRequest, ResourceType
+
+READ = "mutualaid:resource:read"
+EARTH_RADIUS_KM = 6371.0088
+DEFAULT_ROAD_FACTOR = 1.3  # roads are longer than the great circle
+ACTIVE_OFFERS = ("offered", "committed", "mobilized", "on_scene", "demobilized")
+
+
+@dataclass(frozen=True)
+class Need:
+    type_key: str | None
+    level: int | None
+    substitutes_ok: bool
+    lon: float
+    lat: float
+    needed_at: datetime
+
+
+@dataclass(frozen=True)
+class Option:
+    resource_id: uuid.UUID
+    name: str
+    owner_agency_id: uuid.UUID
+    type_key: str
+    level: int
+    quantity: int
+    minimum_reserve: int
+    lon: float
+    lat: float
+    travel_speed_kmh: float
+    required_qualifications: tuple[str, ...]
+    qualifications: tuple[tuple[str, datetime | None], ...]  # (qualification, valid until)
+    type_name: str = ""
+    already_offered: int = 0  # units of it on other live offers
+
+
+@dataclass(frozen=True)
+class Ranked:
+    option: Option
+    position: int
+    on_time: bool
+    fit: str
+    qualified: bool
+    missing_qualifications: tuple[str, ...]
+    distance_km: float
+    travel_minutes: int
+    eta_at: datetime
+    offerable: int
+    explanation: tuple[str, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, Any]:
+        """The factors as stored with an offer (``ResourceOffer.rank``) and as the API reads them."""
+        return {
+            "on_time": self.on_time,
+            "fit": self.fit,
+            "qualified": self.qualified,
+            "missing_qualifications": list(self.missing_qualifications),
+            "distance_km": round(self.distance_km, 1),
+            "travel_minutes": self.travel_minutes,
+            "eta_at": self.eta_at.isoformat(),
+            "offerable": self.offerable,
+            "reserve": self.option.minimum_reserve,
+            "explanation": list(self.explanation),
+        }
+
+
+def great_circle_km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def fit_of(need: Need, type_key: str, level: int) -> str | None:
+    """``exact``, ``substitute`` or ``described`` (a request by description), or None when
+    the resource does not fit at all."""
+    if need.type_key is None:
+        return "described"
+    if type_key != need.type_key:
+        return None
+    wanted = need.level or level
+    if level == wanted:
+        return "exact"
+    if level < wanted and need.substitutes_ok:
+        return "substitute"
+    return None
+
+
+def _minutes(value: timedelta) -> int:
+    return max(0, round(value.total_seconds() / 60))
+
+
+def _assess(need: Need, option: Option, now: datetime, road_factor: float) -> Ranked | None:
+    fit = fit_of(need, option.type_key, option.level)
+    offerable = option.quantity - option.minimum_reserve - option.already_offered
+    if fit is None or offerable <= 0:
+        return None
+    held = {q for q, until in option.qualifications if until is None or until >= need.needed_at}
+    missing = tuple(q for q in option.required_qualifications if q not in held)
+    distance = great_circle_km(option.lon, option.lat, need.lon, need.lat) * road_factor
+    travel = timedelta(hours=distance / option.travel_speed_kmh)
+    eta = now + travel
+    on_time = eta <= need.needed_at
+    words = [
+        f"qualified: {', '.join(option.required_qualifications)} valid on {need.needed_at:%d %b %H:%M} UTC"
+        if not missing and option.required_qualifications
+        else ("no qualification required" if not missing else f"not qualified at the time needed: {', '.join(missing)}")
+    ]
+    slack = _minutes(abs(need.needed_at - eta))
+    words.append(
+        f"arrives about {eta:%H:%M} UTC, {slack} min before it is needed"
+        if on_time
+        else f"arrives about {eta:%H:%M} UTC, {slack} min after it is needed"
+    )
+    words.append(
+        {
+            "exact": f"exact type (level {option.level})",
+            "substitute": f"level {option.level} stands in for level {need.level} (more capable)",
+            "described": "offered against a description",
+        }[fit]
+    )
+    words.append(f"{distance:.0f} km by road at {option.travel_speed_kmh:.0f} km/h: {_minutes(travel)} min")
+    words.append(
+        f"{offerable} unit(s) free above the owner's reserve of {option.minimum_reserve}"
+        if option.minimum_reserve
+        else f"{offerable} unit(s) free; no reserve kept"
+    )
+    return Ranked(
+        option=option,
+        position=0,
+        on_time=on_time,
+        fit=fit,
+        qualified=not missing,
+        missing_qualifications=missing,
+        distance_km=distance,
+        travel_minutes=_minutes(travel),
+        eta_at=eta,
+        offerable=offerable,
+        explanation=tuple(words),
+    )
+
+
+def _key(ranked: Ranked) -> tuple[Any, ...]:
+    headroom = ranked.offerable / max(1, ranked.option.quantity)
+    return (
+        not ranked.qualified,
+        not ranked.on_time,
+        ranked.fit == "substitute",
+        ranked.eta_at,
+        -headroom,
+        ranked.option.name,
+        str(ranked.option.resource_id),
+    )
+
+
+def rank(
+    need: Need, options: Iterable[Option], *, now: datetime | None = None, road_factor: float = DEFAULT_ROAD_FACTOR
+) -> list[Ranked]:
+    """The options that fit ``need``, best first, each numbered and explained."""
+    at = now or utcnow()
+    assessed = [r for r in (_assess(need, o, at, road_factor) for o in options) if r is not None]
+    assessed.sort(key=_key)
+    return [
+        Ranked(**{**r.__dict__, "position": index, "explanation": (f"#{index}", *r.explanation)})
+        for index, r in enumerate(assessed, start=1)
+    ]
+
+
+def need_of(request: ResourceRequest) -> Need:
+    return Need(
+        type_key=request.type_key,
+        level=request.level,
+        substitutes_ok=request.substitutes_ok,
+        lon=request.lon,
+        lat=request.lat,
+        needed_at=request.needed_at,
+    )
+
+
+def options_of(
+    db: Session, resources: list[Resource], speeds: Mapping[str, float], exclude_request: uuid.UUID | None = None
+) -> list[Option]:
+    """Resources as options: their type's speed and required qualifications, and the units
+    already on other live offers."""
+    if not resources:
+        return []
+    keys = {r.type_key for r in resources}
+    types = {t.key: t for t in db.scalars(select(ResourceType).where(ResourceType.key.in_(keys)))}
+    busy: dict[uuid.UUID, int] = {}
+    offers = select(ResourceOffer.resource_id, ResourceOffer.quantity).where(
+        ResourceOffer.resource_id.in_([r.id for r in resources]), ResourceOffer.status.in_(ACTIVE_OFFERS)
+    )
+    if exclude_request is not None:
+        offers = offers.where(ResourceOffer.request_id != exclude_request)
+    for resource_id, quantity in db.execute(offers):
+        busy[resource_id] = busy.get(resource_id, 0) + quantity
+    options = []
+    for r in resources:
+        kind = types[r.type_key]
+        level: dict[str, Any] = next((lv for lv in kind.levels if lv.get("level") == r.level), {})
+        options.append(
+            Option(
+                resource_id=r.id,
+                name=r.name,
+                owner_agency_id=r.owner_agency_id,
+                type_key=r.type_key,
+                level=r.level,
+                quantity=r.quantity,
+                minimum_reserve=r.minimum_reserve,
+                lon=r.lon,
+                lat=r.lat,
+                travel_speed_kmh=float(speeds.get(r.type_key, kind.travel_speed_kmh)),
+                required_qualifications=tuple(level.get("required_qualifications", ())),
+                qualifications=tuple((q.qualification, q.valid_until) for q in r.qualified),
+                type_name=kind.name,
+                already_offered=busy.get(r.id, 0),
+            )
+        )
+    return options
+
+
+def candidates(
+    db: Session,
+    actor: Actor,
+    request: ResourceRequest,
+    *,
+    speeds: Mapping[str, float] | None = None,
+    road_factor: float = DEFAULT_ROAD_FACTOR,
+    agencies: Iterable[uuid.UUID] | None = None,
+    now: datetime | None = None,
+) -> list[Ranked]:
+    """Resources of the agencies the request went to (or of ``agencies`` among them), that
+    the caller may see, ranked for the request. A request by description has no automatic
+    candidates: partners answer it with what they judge fits."""
+    if request.type_key is None:
+        return []
+    owners = {r.agency_id for r in request.recipients}
+    if agencies is not None:
+        owners &= set(agencies)
+    if not owners:
+        return []
+    stmt = select(Resource).where(
+        Resource.type_key == request.type_key,
+        Resource.status == "available",
+        Resource.shareable.is_(True),
+        Resource.owner_agency_id.in_(owners),
+    )
+    if request.level is not None:
+        stmt = stmt.where(
+            Resource.level <= request.level if request.substitutes_ok else Resource.level == request.level
+        )
+    resources = list(db.scalars(scope(actor, READ, stmt)))
+    return rank(need_of(request), options_of(db, resources, speeds or {}), now=now, road_factor=road_factor)
