@@ -235,3 +235,35 @@ def run_cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Any:
             vault.configure(settings)
 
     return _run
+
+
+def users_with_tokens(app: Any, session_factory: Any, specs: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """For module-scoped fixtures (argon2 is slow): create one user per (key, role, agency
+    short name) and sign each in. Returns ``{"ids": {short name: agency id}, "h": {key:
+    bearer headers}, "users": {key: username}}``."""
+    from sqlalchemy import select
+
+    from accord.accounts.service import create_user_unchecked
+    from accord.directory.models import Agency
+    from accord.seed import system_actor
+
+    names: dict[str, str] = {}
+    with session_factory() as db:
+        ids = {a.short_name: a.id for a in db.scalars(select(Agency))}
+        for key, role, agency in specs:
+            names[key] = unique(f"u-{key.replace('_', '')}-")
+            create_user_unchecked(
+                db,
+                actor=system_actor("test"),
+                username=names[key],
+                display_name=key,
+                email="",
+                password=DEMO_PASSWORD,
+                agency_id=ids[agency],
+                role=role,
+                check_password_policy=False,
+            )
+        db.commit()
+    with TestClient(app) as client:
+        headers = {key: bearer(api_token(client, name)) for key, name in names.items()}
+    return {"ids": ids, "h": headers, "users": names}
