@@ -331,6 +331,14 @@ def test_candidates_are_ranked_with_reasons_for_the_requester(client, world):
         and first["rank"]["qualified"]
         and first["rank"]["explanation"][0].startswith("#")
     )
+    best = client.get(
+        f"/api/v1/resource-requests/{request['id']}/candidates", params={"limit": 1}, headers=world["h"]["mcema"]
+    ).json()
+    assert len(best) == 1 and best[0]["position"] == 1 and best[0]["resource_id"] == listed.json()[0]["resource_id"]
+    too_many = client.get(
+        f"/api/v1/resource-requests/{request['id']}/candidates", params={"limit": 501}, headers=world["h"]["mcema"]
+    )
+    assert_error(too_many, 422, "invalid")
     # A partner sees only its own resources that could answer.
     own = client.get(f"/api/v1/resource-requests/{request['id']}/candidates", headers=world["h"]["crfd"]).json()
     assert {c["owner_agency_id"] for c in own} == {str(world["ids"]["CRFD"])}

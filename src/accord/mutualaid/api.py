@@ -164,11 +164,14 @@ def cancel_request(db: DB, actor: Create, request_id: uuid.UUID, data: CancelReq
 
 
 @router.get("/resource-requests/{request_id}/candidates", response_model=list[CandidateRead])
-def list_candidates(db: DB, actor: Requests, request: Request, request_id: uuid.UUID) -> list[CandidateRead]:
-    """Partners' resources ranked for the request, each with why it stands where it does
-    (for a partner the request was sent to: its own resources that could answer it)."""
+def list_candidates(
+    db: DB, actor: Requests, request: Request, request_id: uuid.UUID, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> list[CandidateRead]:
+    """Partners' resources ranked for the request, the best ``limit`` with why each stands
+    where it does (for a partner the request was sent to: its own resources that could
+    answer it)."""
     speeds, road = _matching_settings(request)
-    ranked = deployments.candidates(db, actor, request_id, speeds=speeds, road_factor=road)
+    ranked = deployments.candidates(db, actor, request_id, speeds=speeds, road_factor=road, limit=limit)
     return [
         CandidateRead(
             resource_id=r.option.resource_id,

@@ -82,13 +82,17 @@ def candidates(
     speeds: Mapping[str, float],
     road_factor: float,
     now: datetime | None = None,
+    limit: int | None = None,
 ) -> list[matching.Ranked]:
     """Partners' resources ranked for the request (the requester's view), or the caller's
-    own when the request was sent to the caller's agency (what it could offer)."""
+    own when the request was sent to the caller's agency (what it could offer); the best
+    ``limit`` of them."""
     request = queries.get_request(db, actor, request_id)
     mine = {agency for agency, _ in roles_key(actor, queries.REQUESTS)}
     agencies = None if request.requesting_agency_id in mine else mine
-    return matching.candidates(db, actor, request, speeds=speeds, road_factor=road_factor, agencies=agencies, now=now)
+    return matching.candidates(
+        db, actor, request, speeds=speeds, road_factor=road_factor, agencies=agencies, now=now, limit=limit
+    )
 
 
 def make_offer(

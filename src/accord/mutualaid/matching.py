@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from accord.authz import Actor, scope
 from accord.core.time import utcnow
-from accord.mutualaid.models import Resource, ResourceOffer, ResourceRequest, ResourceType
+from accord.mutualaid.models import Resource, ResourceOffer, ResourceQualification, ResourceRequest, ResourceType
 
 READ = "mutualaid:resource:read"
 EARTH_RADIUS_KM = 6371.0088
@@ -126,6 +126,7 @@ def _minutes(value: timedelta) -> int:
 
 
 def _assess(need: Need, option: Option, now: datetime, road_factor: float) -> Ranked | None:
+    """The ranking's facts for one option (no words yet: most are never shown)."""
     fit = fit_of(need, option.type_key, option.level)
     offerable = option.quantity - option.minimum_reserve - option.already_offered
     if fit is None or offerable <= 0:
@@ -135,35 +136,10 @@ def _assess(need: Need, option: Option, now: datetime, road_factor: float) -> Ra
     distance = great_circle_km(option.lon, option.lat, need.lon, need.lat) * road_factor
     travel = timedelta(hours=distance / option.travel_speed_kmh)
     eta = now + travel
-    on_time = eta <= need.needed_at
-    words = [
-        f"qualified: {', '.join(option.required_qualifications)} valid on {need.needed_at:%d %b %H:%M} UTC"
-        if not missing and option.required_qualifications
-        else ("no qualification required" if not missing else f"not qualified at the time needed: {', '.join(missing)}")
-    ]
-    slack = _minutes(abs(need.needed_at - eta))
-    words.append(
-        f"arrives about {eta:%H:%M} UTC, {slack} min before it is needed"
-        if on_time
-        else f"arrives about {eta:%H:%M} UTC, {slack} min after it is needed"
-    )
-    words.append(
-        {
-            "exact": f"exact type (level {option.level})",
-            "substitute": f"level {option.level} stands in for level {need.level} (more capable)",
-            "described": "offered against a description",
-        }[fit]
-    )
-    words.append(f"{distance:.0f} km by road at {option.travel_speed_kmh:.0f} km/h: {_minutes(travel)} min")
-    words.append(
-        f"{offerable} unit(s) free above the owner's reserve of {option.minimum_reserve}"
-        if option.minimum_reserve
-        else f"{offerable} unit(s) free; no reserve kept"
-    )
     return Ranked(
         option=option,
         position=0,
-        on_time=on_time,
+        on_time=eta <= need.needed_at,
         fit=fit,
         qualified=not missing,
         missing_qualifications=missing,
@@ -171,8 +147,32 @@ def _assess(need: Need, option: Option, now: datetime, road_factor: float) -> Ra
         travel_minutes=_minutes(travel),
         eta_at=eta,
         offerable=offerable,
-        explanation=tuple(words),
     )
+
+
+def _explain(need: Need, r: Ranked) -> tuple[str, ...]:
+    """One line per factor, in the order they count."""
+    option = r.option
+    if r.missing_qualifications:
+        qualified = f"not qualified at the time needed: {', '.join(r.missing_qualifications)}"
+    elif option.required_qualifications:
+        qualified = f"qualified: {', '.join(option.required_qualifications)} valid on {need.needed_at:%d %b %H:%M} UTC"
+    else:
+        qualified = "no qualification required"
+    slack = _minutes(abs(need.needed_at - r.eta_at))
+    timing = f"arrives about {r.eta_at:%H:%M} UTC, {slack} min {'before' if r.on_time else 'after'} it is needed"
+    fit = {
+        "exact": f"exact type (level {option.level})",
+        "substitute": f"level {option.level} stands in for level {need.level} (more capable)",
+        "described": "offered against a description",
+    }[r.fit]
+    road = f"{r.distance_km:.0f} km by road at {option.travel_speed_kmh:.0f} km/h: {r.travel_minutes} min"
+    reserve = (
+        f"{r.offerable} unit(s) free above the owner's reserve of {option.minimum_reserve}"
+        if option.minimum_reserve
+        else f"{r.offerable} unit(s) free; no reserve kept"
+    )
+    return (f"#{r.position}", qualified, timing, fit, road, reserve)
 
 
 def _key(ranked: Ranked) -> tuple[Any, ...]:
@@ -189,16 +189,23 @@ def _key(ranked: Ranked) -> tuple[Any, ...]:
 
 
 def rank(
-    need: Need, options: Iterable[Option], *, now: datetime | None = None, road_factor: float = DEFAULT_ROAD_FACTOR
+    need: Need,
+    options: Iterable[Option],
+    *,
+    now: datetime | None = None,
+    road_factor: float = DEFAULT_ROAD_FACTOR,
+    limit: int | None = None,
 ) -> list[Ranked]:
-    """The options that fit ``need``, best first, each numbered and explained."""
+    """The options that fit ``need``, best first, numbered and explained: all of them are
+    ranked; the first ``limit`` (all when None) are returned."""
     at = now or utcnow()
     assessed = [r for r in (_assess(need, o, at, road_factor) for o in options) if r is not None]
     assessed.sort(key=_key)
-    return [
-        Ranked(**{**r.__dict__, "position": index, "explanation": (f"#{index}", *r.explanation)})
-        for index, r in enumerate(assessed, start=1)
-    ]
+    shown = []
+    for index, found in enumerate(assessed[:limit] if limit is not None else assessed, start=1):
+        numbered = replace(found, position=index)
+        shown.append(replace(numbered, explanation=_explain(need, numbered)))
+    return shown
 
 
 def need_of(request: ResourceRequest) -> Need:
@@ -212,27 +219,64 @@ def need_of(request: ResourceRequest) -> Need:
     )
 
 
+# What ranking reads of a resource: columns, not entities (the JSON of places and the ORM
+# bookkeeping of hundreds of candidates would cost more than the ranking).
+COLUMNS = (
+    Resource.id,
+    Resource.name,
+    Resource.owner_agency_id,
+    Resource.type_key,
+    Resource.level,
+    Resource.quantity,
+    Resource.minimum_reserve,
+    Resource.lon,
+    Resource.lat,
+)
+Qualifications = Mapping[uuid.UUID, list[tuple[str, datetime | None]]]
+
+
+def units_on_offer(db: Session, *where: Any) -> dict[uuid.UUID, int]:
+    """Units of the resources matching ``where`` already on live offers, by resource."""
+    busy: dict[uuid.UUID, int] = {}
+    offers = (
+        select(ResourceOffer.resource_id, ResourceOffer.quantity)
+        .join(Resource, Resource.id == ResourceOffer.resource_id)
+        .where(ResourceOffer.status.in_(ACTIVE_OFFERS), *where)
+    )
+    for resource_id, quantity in db.execute(offers):
+        busy[resource_id] = busy.get(resource_id, 0) + quantity
+    return busy
+
+
 def options_of(
-    db: Session, resources: list[Resource], speeds: Mapping[str, float], exclude_request: uuid.UUID | None = None
+    db: Session,
+    resources: Sequence[Any],
+    speeds: Mapping[str, float],
+    qualifications: Qualifications | None = None,
+    busy: Mapping[uuid.UUID, int] | None = None,
 ) -> list[Option]:
-    """Resources as options: their type's speed and required qualifications, and the units
-    already on other live offers."""
+    """Resources (entities, or rows of ``COLUMNS``) as options: their type's speed and
+    required qualifications, their people's qualifications (``qualifications`` by resource
+    id, else each entity's own) and the units already on live offers (``busy``, else read)."""
     if not resources:
         return []
     keys = {r.type_key for r in resources}
     types = {t.key: t for t in db.scalars(select(ResourceType).where(ResourceType.key.in_(keys)))}
-    busy: dict[uuid.UUID, int] = {}
-    offers = select(ResourceOffer.resource_id, ResourceOffer.quantity).where(
-        ResourceOffer.resource_id.in_([r.id for r in resources]), ResourceOffer.status.in_(ACTIVE_OFFERS)
-    )
-    if exclude_request is not None:
-        offers = offers.where(ResourceOffer.request_id != exclude_request)
-    for resource_id, quantity in db.execute(offers):
-        busy[resource_id] = busy.get(resource_id, 0) + quantity
+    if busy is None:
+        busy = units_on_offer(db, Resource.id.in_([r.id for r in resources]))
+    required = {
+        (key, lv.get("level")): tuple(lv.get("required_qualifications", ()))
+        for key, t in types.items()
+        for lv in t.levels
+    }
     options = []
     for r in resources:
         kind = types[r.type_key]
-        level: dict[str, Any] = next((lv for lv in kind.levels if lv.get("level") == r.level), {})
+        held = (
+            qualifications.get(r.id, [])
+            if qualifications is not None
+            else [(q.qualification, q.valid_until) for q in r.qualified]
+        )
         options.append(
             Option(
                 resource_id=r.id,
@@ -245,8 +289,8 @@ def options_of(
                 lon=r.lon,
                 lat=r.lat,
                 travel_speed_kmh=float(speeds.get(r.type_key, kind.travel_speed_kmh)),
-                required_qualifications=tuple(level.get("required_qualifications", ())),
-                qualifications=tuple((q.qualification, q.valid_until) for q in r.qualified),
+                required_qualifications=required.get((r.type_key, r.level), ()),
+                qualifications=tuple(held),
                 type_name=kind.name,
                 already_offered=busy.get(r.id, 0),
             )
@@ -263,10 +307,11 @@ def candidates(
     road_factor: float = DEFAULT_ROAD_FACTOR,
     agencies: Iterable[uuid.UUID] | None = None,
     now: datetime | None = None,
+    limit: int | None = None,
 ) -> list[Ranked]:
     """Resources of the agencies the request went to (or of ``agencies`` among them), that
-    the caller may see, ranked for the request. A request by description has no automatic
-    candidates: partners answer it with what they judge fits."""
+    the caller may see, ranked for the request; the best ``limit`` are returned. A request
+    by description has no automatic candidates: partners answer it with what they judge fits."""
     if request.type_key is None:
         return []
     owners = {r.agency_id for r in request.recipients}
@@ -274,15 +319,24 @@ def candidates(
         owners &= set(agencies)
     if not owners:
         return []
-    stmt = select(Resource).where(
+    fits = [
         Resource.type_key == request.type_key,
         Resource.status == "available",
         Resource.shareable.is_(True),
         Resource.owner_agency_id.in_(owners),
-    )
+    ]
     if request.level is not None:
-        stmt = stmt.where(
-            Resource.level <= request.level if request.substitutes_ok else Resource.level == request.level
-        )
-    resources = list(db.scalars(scope(actor, READ, stmt)))
-    return rank(need_of(request), options_of(db, resources, speeds or {}), now=now, road_factor=road_factor)
+        fits.append(Resource.level <= request.level if request.substitutes_ok else Resource.level == request.level)
+    rows = list(db.execute(scope(actor, READ, select(*COLUMNS).where(*fits))))
+    held: dict[uuid.UUID, list[tuple[str, datetime | None]]] = {}
+    people = scope(
+        actor,
+        READ,
+        select(Resource.id, ResourceQualification.qualification, ResourceQualification.valid_until)
+        .join(ResourceQualification, ResourceQualification.resource_id == Resource.id)
+        .where(*fits),
+    )
+    for resource_id, qualification, until in db.execute(people):
+        held.setdefault(resource_id, []).append((qualification, until))
+    options = options_of(db, rows, speeds or {}, held, units_on_offer(db, *fits))
+    return rank(need_of(request), options, now=now, road_factor=road_factor, limit=limit)
