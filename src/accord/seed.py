@@ -29,6 +29,7 @@ from accord.seed_eventboard import seed_eventboard
 from accord.seed_mutualaid import seed_mutualaid
 from accord.seed_operations import seed_operations
 from accord.seed_protocols import seed_protocols
+from accord.seed_requests import seed_requests
 from accord.seed_sharing import seed_sharing
 
 DATA = Path(__file__).parent / "directory" / "data"
@@ -119,6 +120,7 @@ def seed_demo(db: Session, settings: Settings) -> list[DemoLogin]:
     seed_sharing(db)
     seed_mutualaid(db, settings)
     seed_operations(db, settings)
+    seed_requests(db, settings)
     seed_alerts(db, settings)
     seed_protocols(db, settings)
     seed_deconfliction(db, settings)

@@ -104,8 +104,10 @@ def make_offer(
     speeds: Mapping[str, float],
     road_factor: float,
     edxl_message_id: str | None = None,
+    now: datetime | None = None,
 ) -> ResourceOffer:
-    """Offer one of the caller's agency's resources to a request it received."""
+    """Offer one of the caller's agency's resources to a request it received (ranked as of
+    ``now``, default the present)."""
     request = queries.get_request(db, actor, request_id)
     try:
         resource = queries.get_resource(db, actor, data.resource_id)
@@ -134,7 +136,7 @@ def make_offer(
     if duplicate:
         raise Conflict("resource_id", "this resource is already offered to the request")
     ranked = matching.rank(
-        matching.need_of(request), matching.options_of(db, [resource], speeds), road_factor=road_factor
+        matching.need_of(request), matching.options_of(db, [resource], speeds), road_factor=road_factor, now=now
     )
     if not ranked:
         fit = matching.fit_of(matching.need_of(request), resource.type_key, resource.level)
@@ -166,7 +168,7 @@ def make_offer(
         rank=rank,
         note=data.note,
         offered_by_user_id=actor.user_id,
-        offered_at=utcnow(),
+        offered_at=now or utcnow(),
         edxl_message_id=edxl_message_id,
     )
     db.add(offer)
