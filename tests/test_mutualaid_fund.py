@@ -4,7 +4,8 @@ and who keeps a fund, and every refusal with its field — on both databases."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -289,3 +290,200 @@ def test_every_bad_input_is_refused_with_its_field(client, people):
         refused = client.post(url + "/spending", json=body, headers=h)
         assert refused.status_code == status and any(field in f for f in _fields(refused)), (body, refused.text)
     assert client.get(url, headers=h).json()["balance"] == "5.00"
+
+
+# -- metrics --------------------------------------------------------------------------------
+def test_cost_figures_sum_recovered_outstanding_and_owed():
+    from accord.mutualaid.metrics.figures import ClaimRow, cost_figures, percentile
+
+    a, b, c = (uuid.uuid4() for _ in range(3))
+    rows = [
+        ClaimRow(paying_agency_id=b, providing_agency_id=a, approved_amount=Decimal("100"), paid_amount=Decimal("60")),
+        ClaimRow(paying_agency_id=a, providing_agency_id=c, approved_amount=Decimal("50"), paid_amount=Decimal("0")),
+        ClaimRow(paying_agency_id=c, providing_agency_id=b, approved_amount=Decimal("70"), paid_amount=Decimal("70")),
+    ]
+    assert cost_figures(rows, {a}) == (Decimal("60"), Decimal("40"), Decimal("50"))
+    assert cost_figures(rows, {a, b}) == (Decimal("130"), Decimal("40"), Decimal("50"))
+    assert cost_figures([], {a}) == (Decimal("0"), Decimal("0"), Decimal("0"))
+    assert percentile([], 50) is None and percentile([5.0], 90) == 5.0
+    assert percentile([2.0, 4.0, 10.0], 50) == 4.0 and percentile([2.0, 4.0, 10.0], 90) == pytest.approx(8.8)
+
+
+@pytest.fixture(scope="module")
+def aid_history(session_factory: Any) -> dict[str, Any]:
+    """Requests of LHFD in February and March 2026 (two filled in 2 and 10 hours, one in 4,
+    one cancelled, one still open, one never opened) and two offers of MCEMS, one committed.
+    The requests slice writes these through its service; here they are plain rows."""
+    from accord.mutualaid.models import MutualAidBinding, Resource, ResourceOffer, ResourceRequest
+    from accord.operations.models import Incident
+
+    with session_factory() as db:
+        ids = {a.short_name: a.id for a in db.scalars(select(Agency))}
+        incident = db.scalars(select(Incident.id)).first()
+        binding = db.scalars(select(MutualAidBinding).where(MutualAidBinding.agency_id == ids["MCEMS"])).first()
+        resource = db.scalars(select(Resource.id).where(Resource.owner_agency_id == ids["MCEMS"])).first()
+        assert incident and binding and resource
+        point = {"type": "Point", "coordinates": [-76.7, 40.86]}
+        day = datetime(2026, 2, 1, 8, tzinfo=UTC)
+        made = []
+        for n, (opened, filled, status) in enumerate(
+            [
+                (0, 2, "filled"),
+                (9, 10, "closed"),
+                (28, 4, "filled"),
+                (32, None, "cancelled"),
+                (33, None, "open"),
+                (None, None, "pending"),
+            ]
+        ):
+            opened_at = None if opened is None else day + timedelta(days=opened)
+            request = ResourceRequest(
+                number=f"213-T-{uuid.uuid4().hex[:8]}",
+                incident_id=incident,
+                requesting_agency_id=ids["LHFD"],
+                requester_name="Test",
+                quantity=1,
+                deliver_to="Station 41",
+                location=point,
+                lon=-76.7,
+                lat=40.86,
+                needed_at=day,
+                priority="high",
+                status=status,
+                activation=[],
+                opened_at=opened_at,
+                filled_at=None if filled is None or opened_at is None else opened_at + timedelta(hours=filled),
+            )
+            db.add(request)
+            made.append(request)
+        db.flush()
+        for committed in (True, False):
+            db.add(
+                ResourceOffer(
+                    request_id=made[0].id,
+                    resource_id=resource,
+                    providing_agency_id=ids["MCEMS"],
+                    clause_id=binding.clause_id,
+                    agreement_version_id=binding.agreement_version_id,
+                    quantity=1,
+                    status="committed" if committed else "offered",
+                    eta_at=day,
+                    rank={},
+                    offered_at=day + timedelta(minutes=30),
+                    committed_at=day + timedelta(hours=2) if committed else None,
+                )
+            )
+        db.commit()
+        return {"requests": [r.id for r in made]}
+
+
+PERIOD = {"since": "2026-02-01", "until": "2026-03-31"}
+
+
+def test_an_agency_sees_its_own_figures(client, people, aid_history):
+    ids = people["ids"]
+    url = "/api/v1/mutual-aid/metrics"
+    got = client.get(url, params={"agency_id": str(ids["LHFD"])} | PERIOD, headers=people["h"]["lhfd"])
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert (body["requests_opened"], body["requests_cancelled"], body["requests_filled"]) == (5, 1, 3)
+    assert body["percent_filled"] == 75.0
+    assert (body["fill_hours_median"], body["fill_hours_p90"]) == (4.0, 8.8)
+    assert (body["offers_made"], body["offers_committed"]) == (0, 0)
+    assert body["cost"] is None and "not wired" in body["cost_note"]
+    assert [m["month"] for m in body["by_month"]] == ["2026-02", "2026-03"]
+    assert [(m["opened"], m["filled"]) for m in body["by_month"]] == [(2, 2), (3, 1)]
+    for other in ("mcema", "hvhd"):  # not members of LHFD
+        refused = client.get(url, params={"agency_id": str(ids["LHFD"])}, headers=people["h"][other])
+        assert_error(refused, 404, "not_found")
+
+
+def test_a_partnership_sees_its_members_totals(client, people, aid_history):
+    url = "/api/v1/mutual-aid/metrics"
+    festival = {"partnership_id": str(people["p"][FESTIVAL])} | PERIOD
+    body = client.get(url, params=festival, headers=people["h"]["mcema"]).json()
+    assert body["subject"] == "partnership" and len(body["agencies"]) == 5
+    assert (body["requests_opened"], body["offers_made"], body["offers_committed"]) == (5, 2, 1)
+    assert client.get(url, params=festival, headers=people["h"]["lhfd"]).status_code == 200
+    assert_error(client.get(url, params=festival, headers=people["h"]["hvhd"]), 404, "not_found")
+    empty = client.get(url, params={"partnership_id": str(people["p"][OUTBREAK])}, headers=people["h"]["hvhd"]).json()
+    assert empty["requests_opened"] == 0 and empty["percent_filled"] is None and empty["fill_hours_median"] is None
+    default = client.get(
+        url, params={"partnership_id": str(people["p"][FESTIVAL])}, headers=people["h"]["mcema"]
+    ).json()
+    assert date.fromisoformat(default["until"]) - date.fromisoformat(default["since"]) == timedelta(days=365)
+    h = people["h"]["mcema"]
+    for params, field in [
+        ({}, "partnership_id"),
+        ({"partnership_id": festival["partnership_id"], "agency_id": str(people["ids"]["MCEMA"])}, "partnership_id"),
+        ({"partnership_id": festival["partnership_id"], "since": "2026-05-01", "until": "2026-04-01"}, "since"),
+        ({"partnership_id": festival["partnership_id"], "since": "1990-01-01", "until": "2026-04-01"}, "since"),
+        ({"partnership_id": "nope"}, "partnership_id"),
+        ({"partnership_id": festival["partnership_id"], "since": "yesterday"}, "since"),
+    ]:
+        refused = client.get(url, params=params, headers=h)
+        assert refused.status_code == 422 and any(field in f for f in _fields(refused)), (params, refused.text)
+
+
+def test_costs_come_from_the_claim_source_when_wired(session_factory, people, aid_history):
+    from accord.authz.actor import Actor, MembershipGrant
+    from accord.authz.roles import BUILTIN_ROLES
+    from accord.mutualaid.metrics import queries
+    from accord.mutualaid.metrics.figures import ClaimRow
+
+    ids = people["ids"]
+    viewer = next(r.permissions for r in BUILTIN_ROLES if r.name == "viewer")
+    actor = Actor(
+        user_id=None, username="t", memberships=(MembershipGrant(ids["LHFD"], "viewer", viewer),), auth_method="system"
+    )
+    asked = []
+
+    def claims(db, agencies, since, until):
+        asked.append((agencies, since, until))
+        return [ClaimRow(ids["MCEMA"], ids["LHFD"], Decimal("900.00"), Decimal("400.00"))]
+
+    with session_factory() as db:
+        got = queries.metrics(
+            db, actor, agency_id=ids["LHFD"], since=date(2026, 2, 1), until=date(2026, 2, 28), claims=claims
+        )
+    assert got.cost is not None and (got.cost.recovered, got.cost.outstanding) == (Decimal("400.00"), Decimal("500.00"))
+    assert asked == [(frozenset({ids["LHFD"]}), datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC))]
+
+
+# -- pages ----------------------------------------------------------------------------------
+def test_the_fund_and_metrics_pages(client, people, aid_history):
+    from tests.conftest import browser_login, csrf_from
+
+    browser_login(client, people["names"]["mcema"])
+    url = f"/partnerships/{people['p'][COMPACT]}/fund"
+    page = client.get(url)
+    assert page.status_code == 200 and "FY2027 operating" in page.text and "120,000.00" in page.text
+    assert "Record spending" in page.text and "Swift-water technician refresher" in page.text
+    token = csrf_from(page.text)
+    balance = Decimal(
+        client.get(f"/api/v1/partnerships/{people['p'][COMPACT]}/fund", headers=people["h"]["mcema"]).json()["balance"]
+    )
+    today = utcnow().date().isoformat()
+    refused = client.post(
+        url + "/spending",
+        data={"csrf_token": token, "amount": str(balance + 1), "spent_on": today, "purpose": "Too much"},
+    )
+    assert refused.status_code == 409 and f"{balance:,.2f}" in refused.text and 'aria-invalid="true"' in refused.text
+    bad = client.post(url + "/calls", data={"csrf_token": token, "period": "X2", "amount": "-4"})
+    assert bad.status_code == 422 and "greater than 0" in bad.text
+    assert client.post(url + "/calls", data={"period": "X3", "amount": "4"}).status_code == 403  # no CSRF token
+    ok = client.post(
+        url + "/contributions",
+        data={"csrf_token": token, "agency_id": str(people["ids"]["KPD"]), "amount": "1,000.00", "received_on": today},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303, ok.text
+    assert "Contribution of 1,000.00 recorded." in client.get(url).text
+    metrics = client.get("/mutual-aid/metrics", params={"of": f"partnership:{people['p'][FESTIVAL]}"} | PERIOD)
+    assert metrics.status_code == 200 and "75.0 %" in metrics.text and "aid-chart-data" in metrics.text
+    assert client.get("/mutual-aid/metrics", params={"of": "agency:zzz"}).status_code == 422
+    hidden = client.get("/mutual-aid/metrics", params={"of": f"agency:{people['ids']['HVHD']}"})
+    assert hidden.status_code == 404
+    client.cookies.clear()
+    browser_login(client, people["names"]["hvhd"])
+    assert client.get(url).status_code == 404

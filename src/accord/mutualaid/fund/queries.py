@@ -244,3 +244,9 @@ def _history(
 def agency_names(db: Session, actor: Actor, agency_ids: list[uuid.UUID]) -> list[str]:
     names = dict(directory.agency_options(db, actor))
     return [names.get(a, str(a)) for a in agency_ids]
+
+
+def member_partnerships(db: Session, actor: Actor, permission: str = READ) -> list[Partnership]:
+    """The partnerships one of the caller's agencies holding ``permission`` currently belongs to."""
+    mine = {agency for agency, _ in roles_key(actor, permission)}
+    return [p for p in agreements.list_partnerships(db, actor) if mine.intersection(current_members(p))]
