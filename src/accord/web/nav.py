@@ -27,7 +27,6 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Operations", "/incidents", "operations:incident:read"),
     NavItem("Protocols", "/protocols", "operations:protocol:read"),
     NavItem("Mutual aid", "/mutual-aid", "mutualaid:request:read"),
-    NavItem("Aid metrics", "/mutual-aid/metrics", "mutualaid:request:read"),
     NavItem("Alerts", "/fusion", "fusion:alert:read"),
     NavItem("Dashboard", "/awareness", "awareness:dashboard:read"),
     NavItem("Training", "/learning", "learning:exercise:read"),

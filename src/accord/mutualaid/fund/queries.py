@@ -134,6 +134,7 @@ def fund_view(db: Session, actor: Actor, partnership_id: uuid.UUID) -> FundRead:
                 credit=max(given - called, ZERO),
             )
         )
+    standings.sort(key=lambda m: (not m.current_member, m.agency_name))
     call_reads = []
     for call in calls:
         shares = []
@@ -149,6 +150,7 @@ def fund_view(db: Session, actor: Actor, partnership_id: uuid.UUID) -> FundRead:
                     due=got.due,
                 )
             )
+        shares.sort(key=lambda s: s.agency_name)
         call_reads.append(
             CallRead(
                 id=call.id,
