@@ -45,6 +45,10 @@ from accord.core.scheduler import Periodic
 from accord.directory import api as directory_api
 from accord.directory import pages as directory_pages
 from accord.mutualaid import api as mutualaid_api
+from accord.mutualaid.fund import api as fund_api
+from accord.mutualaid.fund import pages as fund_pages
+from accord.mutualaid.metrics import api as metrics_api
+from accord.mutualaid.metrics import pages as metrics_pages
 from accord.operations import api as operations_api
 from accord.operations import pages as operations_pages
 from accord.operations.alerts import api as alerts_api
@@ -357,6 +361,10 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
         deconfliction_pages.router,
         eventboard_api.router,
         eventboard_pages.router,
+        fund_api.router,
+        fund_pages.router,
+        metrics_api.router,
+        metrics_pages.router,
     )
     for router in routers:
         app.include_router(router)

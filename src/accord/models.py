@@ -20,6 +20,14 @@ from accord.authz.models import Membership, Role, RolePermission
 from accord.core.db import Base
 from accord.core.events.models import OutboxEvent
 from accord.directory.models import Agency, AgencyCapability, Person
+from accord.mutualaid.fund.models import (
+    CollaborationFund,
+    FundCall,
+    FundCallShare,
+    FundContribution,
+    FundFigure,
+    FundSpending,
+)
 from accord.mutualaid.models import MutualAidBinding, Resource, ResourceQualification, ResourceType
 from accord.operations.alerts.models import ImportedAlert, IncidentAlert
 from accord.operations.deconfliction.models import DeconflictionNotice, PlannedOperation, PlannedOperationCell
@@ -59,11 +67,17 @@ __all__ = [
     "BoardReceipt",
     "BoardShift",
     "Clause",
+    "CollaborationFund",
     "CommandAssignment",
     "DataKey",
     "Decision",
     "DeconflictionNotice",
     "Dispute",
+    "FundCall",
+    "FundCallShare",
+    "FundContribution",
+    "FundFigure",
+    "FundSpending",
     "GovernanceBody",
     "Grant",
     "ImportedAlert",
