@@ -18,6 +18,7 @@ from accord.audit.service import record_event
 from accord.authz import Actor, roles_key
 from accord.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from accord.core.time import utcnow
+from accord.mutualaid import queries as requests
 from accord.mutualaid.fund import queries
 from accord.mutualaid.fund.models import (
     CollaborationFund,
@@ -29,7 +30,6 @@ from accord.mutualaid.fund.models import (
 )
 from accord.mutualaid.fund.schemas import CallCreate, ContributionCreate, FormulaSet, SpendingCreate
 from accord.mutualaid.fund.shares import split
-from accord.mutualaid.models import ResourceRequest
 from accord.operations import queries as operations
 
 MANAGE = queries.MANAGE
@@ -241,16 +241,13 @@ def record_spending(db: Session, *, actor: Actor, partnership_id: uuid.UUID, dat
     _fund(db, actor, partnership, lock=True)
     _check_date("spent_on", data.spent_on, partnership)
     if data.request_id is not None:
-        # Resource requests get their read policy with the requests slice; until then the
-        # check names only whether a member agency made such a request.
-        found = db.scalar(
-            select(ResourceRequest.id).where(
-                ResourceRequest.id == data.request_id,
-                ResourceRequest.requesting_agency_id.in_(queries.current_members(partnership)),
-            )
-        )
-        if found is None:
-            raise InvalidInput("request_id", "no such resource request of a member agency")
+        # A request the caller may see (authz.scope), made by a member agency.
+        try:
+            found = requests.get_request(db, actor, data.request_id)
+        except NotFound:
+            raise InvalidInput("request_id", "no such resource request among those you can see") from None
+        if found.requesting_agency_id not in queries.current_members(partnership):
+            raise InvalidInput("request_id", "the request was not made by a member agency")
     if data.incident_id is not None:
         try:
             operations.get_incident(db, actor, data.incident_id)
