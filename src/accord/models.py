@@ -21,6 +21,7 @@ from accord.core.db import Base
 from accord.core.events.models import OutboxEvent
 from accord.directory.models import Agency, AgencyCapability, Person
 from accord.mutualaid.models import MutualAidBinding, Resource, ResourceQualification, ResourceType
+from accord.mutualaid.recovery.models import CostClaim, TimeEntry
 from accord.operations.alerts.models import ImportedAlert, IncidentAlert
 from accord.operations.deconfliction.models import DeconflictionNotice, PlannedOperation, PlannedOperationCell
 from accord.operations.eventboard.models import BoardAssignment, BoardMessage, BoardPost, BoardReceipt, BoardShift
@@ -60,6 +61,7 @@ __all__ = [
     "BoardShift",
     "Clause",
     "CommandAssignment",
+    "CostClaim",
     "DataKey",
     "Decision",
     "DeconflictionNotice",
@@ -100,6 +102,7 @@ __all__ = [
     "Signature",
     "Task",
     "TaskUpdate",
+    "TimeEntry",
     "User",
     "UserSession",
     "VersionParty",
