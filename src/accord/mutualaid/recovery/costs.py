@@ -189,9 +189,9 @@ def _split(terms: ReimbursementTerms, total: Decimal, rules: list[str]) -> tuple
     """(claimable from the requester, borne by the provider)."""
     if terms.payer == "provider":
         rules.append("the providing agency bears its costs under the clause: nothing to claim")
-        return ZERO, total
+        return CENT * 0, total
     if terms.payer == "shared":
         share = money(total * Decimal(terms.requester_share_percent) / Decimal(100))
         rules.append(f"shared: the requesting agency pays {terms.requester_share_percent} %")
         return share, total - share
-    return total, ZERO
+    return total, CENT * 0
