@@ -466,3 +466,52 @@ def test_the_costs_page_has_the_time_sheet_its_form_and_the_claims(client, db, w
     assert "submitted" in submitted.text
     refused = client.post(f"/claims/{claim_id}/submit", data={"csrf_token": token}, follow_redirects=True)
     assert "allowed: approve, reject" in refused.text
+
+
+@pytest.mark.browser
+def test_the_pages_render_in_a_real_browser(db, world, settings, tmp_path):
+    """A time sheet with entries and a submitted claim, and its statement, in Chromium: no
+    script errors, the lines, rules and links are there (screenshots under ``tmp_path``)."""
+    import os
+    import shutil
+
+    from accord.seed import DEMO_PASSWORD
+    from tests.servers import running_server
+    from tests.test_browser import ARGS, CHROMIUM
+
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    offer = deploy(db, world, labor_rate_cap="85.00")
+    with running_server(settings.database_url) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(base + "/login")
+        page.get_by_label("Username").fill(world["names"]["lhfd"])
+        page.get_by_label("Password").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="Continue").click()
+        page.wait_for_url(base + "/")
+        page.goto(f"{base}/deployments/{offer}/costs")
+        for hours, day in (("14", 0), ("6", 1)):
+            page.fill("#work_date", (DAY0 + timedelta(days=day)).isoformat())
+            page.fill("#person_name", "C. Boatman")
+            page.fill("#hours", hours)
+            page.get_by_role("button", name="Add to the time sheet").click()
+            page.wait_for_load_state()
+        page.get_by_role("button", name="Draft a claim").click()
+        page.wait_for_load_state()
+        page.get_by_role("button", name="Submit").click()
+        page.wait_for_load_state()
+        assert page.locator(".cost-lines tbody tr").count() == 2
+        assert "capped at 85.00/h by the clause" in page.content()
+        page.screenshot(path=str(tmp_path / "costs.png"), full_page=True)
+        page.get_by_role("link", name="Settlement statement").click()
+        page.wait_for_load_state()
+        assert page.get_by_role("link", name="Download PDF").is_visible()
+        page.screenshot(path=str(tmp_path / "statement.png"), full_page=True)
+        browser.close()
+        assert not errors, errors
+    shutil.copytree(tmp_path, "/tmp/recovery-shots", dirs_exist_ok=True)
