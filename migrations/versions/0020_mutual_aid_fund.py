@@ -3,7 +3,7 @@ members' figures, calls for contributions with each member's share, contribution
 spending (docs/adr/0021, issue 6 part 3b).
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-06 19:53:48.559506
 """
 
@@ -16,7 +16,7 @@ import accord.core.db
 
 
 revision = "0020"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

@@ -49,6 +49,8 @@ from accord.mutualaid.fund import api as fund_api
 from accord.mutualaid.fund import pages as fund_pages
 from accord.mutualaid.metrics import api as metrics_api
 from accord.mutualaid.metrics import pages as metrics_pages
+from accord.mutualaid.recovery import api as recovery_api
+from accord.mutualaid.recovery import pages as recovery_pages
 from accord.operations import api as operations_api
 from accord.operations import pages as operations_pages
 from accord.operations.alerts import api as alerts_api
@@ -352,6 +354,8 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
         audit_pages.router,
         operations_pages.router,
         mutualaid_api.router,
+        recovery_api.router,
+        recovery_pages.router,
         alerts_api.router,
         alerts_api.public_router,
         alerts_pages.router,

@@ -29,6 +29,7 @@ from accord.mutualaid.fund.models import (
     FundSpending,
 )
 from accord.mutualaid.models import MutualAidBinding, Resource, ResourceQualification, ResourceType
+from accord.mutualaid.recovery.models import CostClaim, TimeEntry
 from accord.operations.alerts.models import ImportedAlert, IncidentAlert
 from accord.operations.deconfliction.models import DeconflictionNotice, PlannedOperation, PlannedOperationCell
 from accord.operations.eventboard.models import BoardAssignment, BoardMessage, BoardPost, BoardReceipt, BoardShift
@@ -69,6 +70,7 @@ __all__ = [
     "Clause",
     "CollaborationFund",
     "CommandAssignment",
+    "CostClaim",
     "DataKey",
     "Decision",
     "DeconflictionNotice",
@@ -114,6 +116,7 @@ __all__ = [
     "Signature",
     "Task",
     "TaskUpdate",
+    "TimeEntry",
     "User",
     "UserSession",
     "VersionParty",

@@ -1,6 +1,6 @@
 """The metrics' arithmetic, pure: percentiles of fill times and the cost-recovery sums
-over claim rows. The claims come from the recovery package (``ClaimSource``), which this
-branch does not have yet: see ``queries.CLAIMS``."""
+over claim rows. The claims come from the recovery package (``ClaimSource``, wired in
+``queries.CLAIMS``)."""
 
 from __future__ import annotations
 

@@ -29,12 +29,13 @@ from accord.mutualaid.fund import queries as fund
 from accord.mutualaid.metrics.figures import ClaimSource, cost_figures, percentile
 from accord.mutualaid.metrics.schemas import CostRead, MetricsRead, MonthCount
 from accord.mutualaid.models import ResourceOffer, ResourceRequest
+from accord.mutualaid.recovery.queries import claim_rows
 
 READ = "mutualaid:request:read"
 DEFAULT_DAYS = 365
 LONGEST = timedelta(days=3660)
-# Wired when ``accord.mutualaid.recovery`` lands: its query of claims as ClaimRow tuples.
-CLAIMS: ClaimSource | None = None
+# Cost figures come from the claims of ``accord.mutualaid.recovery`` (approved or paid).
+CLAIMS: ClaimSource | None = claim_rows
 NOT_WIRED = "Cost recovery figures appear once reimbursement claims are recorded in Accord (not wired yet)."
 
 
