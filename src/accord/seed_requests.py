@@ -6,7 +6,8 @@ local emergency and asked its partners under the Harrow Valley Mutual Aid Agreem
 - four light towers for the shelters (open, no offer yet: sign in as ``logistics`` of Tenney
   County EMA to offer yours and watch it arrive on the request's page),
 - a 200 kW generator for the Riverside shelter yesterday (done: Calder County EMA's
-  generator was committed, went, ran 20 hours and came home).
+  generator was committed, went, ran 22 hours and came home; its time sheet, Calder's claim,
+  Marrow's approval and payment make the settlement statement between the two).
 
 Through the services, as the people would; the steps' times are then set back to tell the
 story over the last day and a half. Idempotent: nothing happens once a demo request exists.
@@ -15,6 +16,7 @@ story over the last day and a half. Idempotent: nothing happens once a demo requ
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +26,8 @@ from accord.core.time import utcnow
 from accord.directory.models import Agency
 from accord.mutualaid import deployments, requesting
 from accord.mutualaid.models import Resource, ResourceOffer, ResourceRequest
+from accord.mutualaid.recovery import service as recovery
+from accord.mutualaid.recovery.schemas import ClaimCreate, ClaimPay, TimeEntryCreate
 from accord.mutualaid.schemas import ApprovalCreate, OfferCreate, OfferMove, RequestCreate
 from accord.operations import service as operations
 from accord.operations.models import Incident
@@ -93,6 +97,48 @@ def _backdate(request: ResourceRequest, offer: ResourceOffer | None, steps: dict
         request.closed_at = steps["returned"]
 
 
+def _settle(db: Session, requester: Agency, provider: Agency, offer: ResourceOffer, now: datetime) -> None:
+    """The generator's time sheet, Calder County's claim, Marrow County's approval and
+    payment: the settlement statement between the two for the flood."""
+    db.flush()
+    first, last = (now - timedelta(hours=33)).date(), (now - timedelta(hours=10)).date()
+    crew = _actor(db, provider, "logistics", "Nadia Petrova")
+    entries = [
+        TimeEntryCreate(kind="mileage", work_date=first, km=Decimal("38"), note="EOC to Riverside, towed"),
+        TimeEntryCreate(kind="equipment", work_date=first, hours=Decimal("12.5")),
+        TimeEntryCreate(
+            kind="labor", work_date=first, person_name="Jerome Watts", hours=Decimal("4"), rate=Decimal("38.50")
+        ),
+        TimeEntryCreate(
+            kind="labor", work_date=first, person_name="Sophie Tremblay", hours=Decimal("4"), rate=Decimal("34.00")
+        ),
+        TimeEntryCreate(
+            kind="consumable",
+            work_date=first,
+            description="Diesel (gallons)",
+            quantity=Decimal("180"),
+            unit_cost=Decimal("3.95"),
+        ),
+        TimeEntryCreate(kind="equipment", work_date=last, hours=Decimal("10")),
+        TimeEntryCreate(
+            kind="labor", work_date=last, person_name="Jerome Watts", hours=Decimal("3"), rate=Decimal("38.50")
+        ),
+        TimeEntryCreate(kind="mileage", work_date=last, km=Decimal("38"), note="Riverside to EOC"),
+    ]
+    for entry in entries:
+        recovery.add_entry(db, actor=crew, offer_id=offer.id, data=entry)
+    claim = recovery.create_claim(
+        db, actor=crew, offer_id=offer.id, data=ClaimCreate(note="Riverside shelter generator")
+    )
+    recovery.submit_claim(db, actor=crew, claim_id=claim.id)
+    payer = _actor(db, requester, "logistics", "Catherine Voss")
+    recovery.approve_claim(db, actor=payer, claim_id=claim.id)
+    if claim.amount:
+        recovery.pay_claim(
+            db, actor=payer, claim_id=claim.id, data=ClaimPay(amount=claim.amount, reference="MCEMA voucher 2026-1187")
+        )
+
+
 def seed_requests(db: Session, settings: Settings) -> None:
     agencies = {a.short_name: a for a in db.scalars(select(Agency))}
     if any(name not in agencies for name in ("MCEMA", "CCEMA", "LHFD", "CRFD")):
@@ -156,6 +202,8 @@ def seed_requests(db: Session, settings: Settings) -> None:
             "returned": now - timedelta(hours=10),
         },
     )
+
+    _settle(db, mcema, agencies["CCEMA"], lent, now)
 
     # This morning: two swift-water teams; two partners have offered.
     boats = _request(
