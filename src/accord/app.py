@@ -45,6 +45,7 @@ from accord.core.scheduler import Periodic
 from accord.directory import api as directory_api
 from accord.directory import pages as directory_pages
 from accord.mutualaid import api as mutualaid_api
+from accord.mutualaid import pages as mutualaid_pages
 from accord.operations import api as operations_api
 from accord.operations import pages as operations_pages
 from accord.operations.alerts import api as alerts_api
@@ -348,6 +349,7 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
         audit_pages.router,
         operations_pages.router,
         mutualaid_api.router,
+        mutualaid_pages.router,
         alerts_api.router,
         alerts_api.public_router,
         alerts_pages.router,
