@@ -159,7 +159,7 @@
     var color = RESOURCE_COLORS[p.status] || "#57606a";
     return L.divIcon({
       className: "cop-marker cop-resource",
-      html: '<span style="background:' + color + ';border-radius:50%">R</span>',
+      html: '<span style="background:' + color + ';border-radius:5px;box-shadow:0 0 0 2px #0b1f33">R</span>',
       iconSize: [22, 22], iconAnchor: [11, 11]
     });
   }
