@@ -28,7 +28,8 @@ def test_navigation_shows_built_modules_the_user_may_use(client, make_user):
     html = client.get("/").text
     for label in ("Overview", "Directory", "Region map", "Partnerships", "Agreements", "Records", "Operations"):
         assert f">{label}</a>" in html
-    for hidden in ("Users", "Audit", "Mutual aid", "Alerts", "Training"):
+    assert ">Mutual aid</a>" in html  # everyone reads requests; only commanders and logistics ask
+    for hidden in ("Users", "Audit", "Alerts", "Training"):
         assert f">{hidden}</a>" not in html
     assert "Demo installation" in html
 

@@ -45,6 +45,7 @@ from accord.core.scheduler import Periodic
 from accord.directory import api as directory_api
 from accord.directory import pages as directory_pages
 from accord.mutualaid import api as mutualaid_api
+from accord.mutualaid import pages as mutualaid_pages
 from accord.mutualaid.exchange import api as mutualaid_exchange_api
 from accord.mutualaid.fund import api as fund_api
 from accord.mutualaid.fund import pages as fund_pages
@@ -358,6 +359,7 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
         recovery_api.router,
         recovery_pages.router,
         mutualaid_exchange_api.router,
+        mutualaid_pages.router,
         alerts_api.router,
         alerts_api.public_router,
         alerts_pages.router,

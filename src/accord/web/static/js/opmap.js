@@ -22,8 +22,12 @@
     jurisdictions: L.featureGroup(),
     incidents: L.featureGroup().addTo(map),
     tasks: L.featureGroup().addTo(map),
-    planned: L.featureGroup()
+    planned: L.featureGroup(),
+    resources: L.featureGroup()
   };
+  var RESOURCE_COLORS = { available: "#1a7f37", assigned: "#0969da", out_of_service: "#8c959f" };
+  var resourceMarkers = {};
+  var resourcesOn = false;
   var published = {};
   var taskMarkers = {};
   var at = null; // null: now (live); else an ISO time on the slider
@@ -149,6 +153,44 @@
     });
   }
 
+  // Mutual-aid resources where they are now (the layer is for holders of its permission;
+  // its toggle shows only to them). Not on the time slider: it is always "now".
+  function resourceIcon(p) {
+    var color = RESOURCE_COLORS[p.status] || "#57606a";
+    return L.divIcon({
+      className: "cop-marker cop-resource",
+      html: '<span style="background:' + color + ';border-radius:5px;box-shadow:0 0 0 2px #0b1f33">R</span>',
+      iconSize: [22, 22], iconAnchor: [11, 11]
+    });
+  }
+
+  function loadResources() {
+    return load("/api/v1/resources.geojson").then(function (fc) {
+      var seen = {};
+      fc.features.forEach(function (f) {
+        var p = f.properties;
+        seen[p.id] = true;
+        var latlng = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
+        var marker = resourceMarkers[p.id];
+        if (!marker) {
+          marker = L.marker(latlng, { icon: resourceIcon(p), title: p.name, keyboard: true }).addTo(groups.resources);
+          resourceMarkers[p.id] = marker;
+        } else {
+          if (!marker.getLatLng().equals(latlng)) { glide(marker, [latlng.lng, latlng.lat]); }
+          marker.setIcon(resourceIcon(p));
+        }
+        marker.bindPopup("<strong>" + escapeHtml(p.name) + "</strong><br>" + escapeHtml(p.type_key.replace(/_/g, " ")) +
+          " · level " + escapeHtml(p.level) + " · " + escapeHtml(p.quantity) + " unit(s)<br>" + escapeHtml(p.status.replace(/_/g, " ")) +
+          '<br><a href="/mutual-aid/inventory">Inventory</a>');
+      });
+      Object.keys(resourceMarkers).forEach(function (id) {
+        if (!seen[id]) { groups.resources.removeLayer(resourceMarkers[id]); delete resourceMarkers[id]; }
+      });
+      count("resources", Object.keys(resourceMarkers).length);
+      el.setAttribute("data-resources-loaded", "true");
+    });
+  }
+
   function loadJurisdictions() {
     return load("/api/v1/agencies.geojson?limit=500").then(function (fc) {
       groups.jurisdictions.clearLayers();
@@ -194,6 +236,10 @@
         return;
       }
       if (name === "jurisdictions" && box.checked && !groups.jurisdictions.getLayers().length) { loadJurisdictions(); }
+      if (name === "resources") {
+        resourcesOn = box.checked;
+        if (box.checked) { loadResources().catch(function (e) { el.setAttribute("data-error", String(e)); }); }
+      }
       if (box.checked) { groups[name].addTo(map); } else { map.removeLayer(groups[name]); }
     });
   });
@@ -271,6 +317,10 @@
       }
     } else if (event.object_type === "incident") {
       soon("incidents", loadIncidents);
+    } else if (event.object_type === "resource") {
+      var moved = resourceMarkers[event.object_id];
+      if (moved && event.payload && event.payload.location) { glide(moved, event.payload.location); }
+      if (resourcesOn) { soon("resources", loadResources); }
     } else if (event.object_type === "planned_operation") {
       soon("planned", loadPlanned);
     } else if (event.object_type === "map_layer" && kind === "map_layer.withdrawn") {
