@@ -53,10 +53,14 @@ def make_module_user(session_factory):
     return _make
 
 
-@schema.parametrize()
-# No shrinking: a failure prints its reproducing curl command, and the run stays short.
+# The live stream (Server-Sent Events) holds its answer open: each generated request waited
+# for the client's timeout (50 s of the run); tests/test_live.py covers its inputs.
+@schema.exclude(path="/api/v1/live").parametrize()
+# No shrinking: a failure prints its reproducing curl command, and the run stays short. Six
+# generated cases per operation (plus the explicit examples) on each database: with 200
+# operations, twelve took a quarter of the suite's 15-minute budget.
 @settings(
-    max_examples=12,
+    max_examples=6,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,

@@ -128,7 +128,7 @@ def build_statement(db: Session, actor: Actor, filters: StatementFilter) -> Stat
         prepared_at=utcnow(),
         prepared_by=actor.display_name or actor.username,
         parts=parts,
-        by_direction=[(names[p], names[r], s) for (p, r), s in totals.items()],
+        by_direction=sorted(((names[p], names[r], s) for (p, r), s in totals.items()), key=lambda d: d[:2]),
     )
 
 
