@@ -73,7 +73,9 @@ def test_production_refuses_demo_secrets():
 
     assert Settings(env="production", secret_key=DEMO_SECRET_KEY).production_problems()
     assert Settings(env="production", secret_key="short").production_problems()
-    assert not Settings(env="production", secret_key="x" * 40).production_problems()
+    assert not Settings(env="production", secret_key="x" * 40, password_hashing="standard").production_problems()
+    fast = Settings(env="production", secret_key="x" * 40, password_hashing="fast").production_problems()
+    assert fast == ["ACCORD_PASSWORD_HASHING=fast weakens stored passwords; it is for test suites only"]
     assert Settings(env="production").mfa_enforced and Settings(env="production").secure_cookies
     assert not Settings(env="demo").mfa_enforced
 

@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     # type's own (JSON: {"swift_water_rescue_team": 55}), and how much longer roads are than
     # the great circle.
     travel_speeds: dict[str, float] = Field(default_factory=dict)
+    # argon2id parameters: "fast" is for test suites only (read by accounts.passwords).
+    password_hashing: Literal["standard", "fast"] = "standard"
     road_factor: float = Field(default=1.3, ge=1.0, le=3.0)
 
     @field_validator("travel_speeds")
@@ -103,6 +105,8 @@ class Settings(BaseSettings):
             problems.append("ACCORD_SECRET_KEY is shorter than 32 characters")
         if self.cookie_secure is False:
             problems.append("ACCORD_COOKIE_SECURE=false sends session cookies over plain HTTP")
+        if self.password_hashing != "standard":
+            problems.append("ACCORD_PASSWORD_HASHING=fast weakens stored passwords; it is for test suites only")
         return problems
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from accord.core.errors import InvalidInput
 
-_hasher = PasswordHash((Argon2Hasher(),))
+# ACCORD_PASSWORD_HASHING=fast: the smallest argon2id parameters, for test suites that make
+# hundreds of accounts (each standard hash costs about half a second of CPU). A production
+# configuration with it is refused (Settings.production_problems). Every hash carries its
+# own parameters, so either setting verifies hashes made under the other.
+FAST = os.environ.get("ACCORD_PASSWORD_HASHING", "standard") == "fast"
+_hasher = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1) if FAST else Argon2Hasher(),))
 # Verified against when the username does not exist, so timing does not reveal accounts.
 _DUMMY_HASH = _hasher.hash("accord-dummy-password-for-timing")
 MIN_LENGTH = 12
