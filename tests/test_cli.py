@@ -281,8 +281,12 @@ def uvicorn_calls(monkeypatch, preserve_logging):
         ({"ACCORD_SECRET_KEY": None}, "ACCORD_SECRET_KEY is the demo key"),
         ({"ACCORD_SECRET_KEY": "too-short-secret"}, "ACCORD_SECRET_KEY is shorter than 32"),
         ({"ACCORD_COOKIE_SECURE": "false"}, "ACCORD_COOKIE_SECURE=false"),
+        (
+            {"ACCORD_SECRET_KEY": "a-real-production-secret-" + "x" * 20, "ACCORD_PASSWORD_HASHING": "fast"},
+            "ACCORD_PASSWORD_HASHING=fast weakens stored passwords",
+        ),
     ],
-    ids=["demo-secret", "short-secret", "insecure-cookies"],
+    ids=["demo-secret", "short-secret", "insecure-cookies", "fast-password-hashing"],
 )
 def test_serve_refuses_production_with_demo_configuration(run_cli, uvicorn_calls, env, named):
     started = time.monotonic()
@@ -304,7 +308,11 @@ def test_serve_starts_in_production_with_a_real_secret(run_cli, uvicorn_calls):
         "127.0.0.1",
         "--port",
         "8765",
-        env={"ACCORD_ENV": "production", "ACCORD_SECRET_KEY": "a-real-production-secret-" + "x" * 20},
+        env={
+            "ACCORD_ENV": "production",
+            "ACCORD_SECRET_KEY": "a-real-production-secret-" + "x" * 20,
+            "ACCORD_PASSWORD_HASHING": "standard",  # the suite's own setting is for tests only
+        },
     )
     no_traceback(result)
     assert result.exit_code == 0, result.output
