@@ -24,11 +24,11 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from accord.authz import Actor, scope
@@ -51,7 +51,9 @@ class Need:
     needed_at: datetime
 
 
-@dataclass(frozen=True)
+# Options and their assessments are plain slotted classes: a ranking makes hundreds, and
+# frozen dataclasses cost several times more to build.
+@dataclass(slots=True)
 class Option:
     resource_id: uuid.UUID
     name: str
@@ -69,7 +71,7 @@ class Option:
     already_offered: int = 0  # units of it on other live offers
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Ranked:
     option: Option
     position: int
@@ -203,8 +205,9 @@ def rank(
     assessed.sort(key=_key)
     shown = []
     for index, found in enumerate(assessed[:limit] if limit is not None else assessed, start=1):
-        numbered = replace(found, position=index)
-        shown.append(replace(numbered, explanation=_explain(need, numbered)))
+        found.position = index
+        found.explanation = _explain(need, found)
+        shown.append(found)
     return shown
 
 
@@ -327,16 +330,28 @@ def candidates(
     ]
     if request.level is not None:
         fits.append(Resource.level <= request.level if request.substitutes_ok else Resource.level == request.level)
-    rows = list(db.execute(scope(actor, READ, select(*COLUMNS).where(*fits))))
-    held: dict[uuid.UUID, list[tuple[str, datetime | None]]] = {}
-    people = scope(
-        actor,
-        READ,
-        select(Resource.id, ResourceQualification.qualification, ResourceQualification.valid_until)
-        .join(ResourceQualification, ResourceQualification.resource_id == Resource.id)
-        .where(*fits),
+    # One statement: the candidates, the units of each already on live offers, and their
+    # people's qualifications (a row per qualification; none: one row with NULLs).
+    busy = (
+        select(func.coalesce(func.sum(ResourceOffer.quantity), 0))
+        .where(ResourceOffer.resource_id == Resource.id, ResourceOffer.status.in_(ACTIVE_OFFERS))
+        .scalar_subquery()
     )
-    for resource_id, qualification, until in db.execute(people):
-        held.setdefault(resource_id, []).append((qualification, until))
-    options = options_of(db, rows, speeds or {}, held, units_on_offer(db, *fits))
+    stmt = (
+        select(*COLUMNS, busy, ResourceQualification.qualification, ResourceQualification.valid_until)
+        .outerjoin(ResourceQualification, ResourceQualification.resource_id == Resource.id)
+        .where(*fits)
+    )
+    rows: dict[uuid.UUID, Any] = {}
+    held: dict[uuid.UUID, list[tuple[str, datetime | None]]] = {}
+    offered: dict[uuid.UUID, int] = {}
+    width = len(COLUMNS)
+    for row in db.execute(scope(actor, READ, stmt)):
+        resource_id = row[0]
+        if resource_id not in rows:
+            rows[resource_id] = row
+            offered[resource_id] = int(row[width])
+        if row[width + 1] is not None:
+            held.setdefault(resource_id, []).append((row[width + 1], row[width + 2]))
+    options = options_of(db, list(rows.values()), speeds or {}, held, offered)
     return rank(need_of(request), options, now=now, road_factor=road_factor, limit=limit)
