@@ -10,7 +10,9 @@ resource policy (owner or bound by a clause in force, shareable), their types, t
 already on live offers, the qualifications, and the ranking with its explanations. The
 baseline, timed in the same run on the same data, is the floor under any implementation:
 hand-written SQL that fetches the same candidate rows (type, level, status, shareable,
-owners among the recipients) with no authorization and no ranking.
+owners among the recipients) with no authorization and no ranking. The process runs with
+the collector settings of a serving process (``accord.asgi``: frozen start-up objects,
+``GC_THRESHOLDS``).
 
 The world is made through the real services: agencies, their administrators and
 coordinators (argon2id), 500 agreements with one mutual-aid clause each, drafted, proposed
@@ -47,6 +49,7 @@ from sqlalchemy import insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from accord.accounts import service as accounts  # noqa: E402
+from accord.app import GC_THRESHOLDS  # noqa: E402
 from accord.agreements import service as agreements  # noqa: E402
 from accord.agreements.schemas import AgreementDraft, SignRequest  # noqa: E402
 from accord.authz import Actor  # noqa: E402
@@ -317,9 +320,13 @@ def measure(factory: sessionmaker[Session], world: dict[str, Any], reps: int, wa
     assert ranked > 0 and fetched >= ranked, (ranked, fetched)
     timings: dict[str, list[float]] = {"real": [], "base": []}
     runs: dict[str, Callable[[], int]] = {"real": real, "base": base}
+    # The collector as in a serving process (accord.asgi): what is loaded is frozen, then
+    # the thresholds of GC_THRESHOLDS.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     for i in range(warmup + reps):
         for name in ("real", "base") if i % 2 == 0 else ("base", "real"):  # alternate: the machine is noisy
-            gc.collect()
             started = time.perf_counter()
             runs[name]()
             if i >= warmup:
@@ -374,6 +381,7 @@ def run_backend(backend: str, reps: int, warmup: int) -> dict[str, Any]:
         result["dataset"] = world["facts"]
         return result
     finally:
+        gc.unfreeze()
         engine.dispose()
         cleanup()
 

@@ -272,30 +272,32 @@ def options_of(
         for key, t in types.items()
         for lv in t.levels
     }
+    speed = {key: float(speeds.get(key, t.travel_speed_kmh)) for key, t in types.items()}
+    names = {key: t.name for key, t in types.items()}
     options = []
-    for r in resources:
-        kind = types[r.type_key]
+    for r in resources:  # positional: hundreds per ranking, every microsecond counts
+        rid, key, level = r.id, r.type_key, r.level
         held = (
-            qualifications.get(r.id, [])
+            qualifications.get(rid, ())
             if qualifications is not None
             else [(q.qualification, q.valid_until) for q in r.qualified]
         )
         options.append(
             Option(
-                resource_id=r.id,
-                name=r.name,
-                owner_agency_id=r.owner_agency_id,
-                type_key=r.type_key,
-                level=r.level,
-                quantity=r.quantity,
-                minimum_reserve=r.minimum_reserve,
-                lon=r.lon,
-                lat=r.lat,
-                travel_speed_kmh=float(speeds.get(r.type_key, kind.travel_speed_kmh)),
-                required_qualifications=required.get((r.type_key, r.level), ()),
-                qualifications=tuple(held),
-                type_name=kind.name,
-                already_offered=busy.get(r.id, 0),
+                rid,
+                r.name,
+                r.owner_agency_id,
+                key,
+                level,
+                r.quantity,
+                r.minimum_reserve,
+                r.lon,
+                r.lat,
+                speed[key],
+                required.get((key, level), ()),
+                tuple(held),
+                names[key],
+                busy.get(rid, 0),
             )
         )
     return options
