@@ -49,9 +49,9 @@ from sqlalchemy import insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from accord.accounts import service as accounts  # noqa: E402
-from accord.app import GC_THRESHOLDS  # noqa: E402
 from accord.agreements import service as agreements  # noqa: E402
 from accord.agreements.schemas import AgreementDraft, SignRequest  # noqa: E402
+from accord.app import GC_THRESHOLDS  # noqa: E402
 from accord.authz import Actor  # noqa: E402
 from accord.authz.actor import MembershipGrant  # noqa: E402
 from accord.authz.roles import BUILTIN_ROLES  # noqa: E402
