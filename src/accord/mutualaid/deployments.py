@@ -87,7 +87,7 @@ def candidates(
     """Partners' resources ranked for the request (the requester's view), or the caller's
     own when the request was sent to the caller's agency (what it could offer); the best
     ``limit`` of them."""
-    request = queries.get_request(db, actor, request_id)
+    request = queries.get_request(db, actor, request_id, recipients=False)
     mine = {agency for agency, _ in roles_key(actor, queries.REQUESTS)}
     agencies = None if request.requesting_agency_id in mine else mine
     return matching.candidates(

@@ -33,7 +33,14 @@ from sqlalchemy.orm import Session
 
 from accord.authz import Actor, scope
 from accord.core.time import utcnow
-from accord.mutualaid.models import Resource, ResourceOffer, ResourceQualification, ResourceRequest, ResourceType
+from accord.mutualaid.models import (
+    RequestRecipient,
+    Resource,
+    ResourceOffer,
+    ResourceQualification,
+    ResourceRequest,
+    ResourceType,
+)
 
 READ = "mutualaid:resource:read"
 EARTH_RADIUS_KM = 6371.0088
@@ -186,7 +193,7 @@ def _key(ranked: Ranked) -> tuple[Any, ...]:
         ranked.eta_at,
         -headroom,
         ranked.option.name,
-        str(ranked.option.resource_id),
+        ranked.option.resource_id,
     )
 
 
@@ -319,11 +326,13 @@ def candidates(
     by description has no automatic candidates: partners answer it with what they judge fits."""
     if request.type_key is None:
         return []
-    owners = {r.agency_id for r in request.recipients}
+    # The agencies the request went to (of ``agencies`` among them), in the statement itself.
+    owners = select(RequestRecipient.agency_id).where(RequestRecipient.request_id == request.id)
     if agencies is not None:
-        owners &= set(agencies)
-    if not owners:
-        return []
+        wanted = list(agencies)
+        if not wanted:
+            return []
+        owners = owners.where(RequestRecipient.agency_id.in_(wanted))
     fits = [
         Resource.type_key == request.type_key,
         Resource.status == "available",

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from accord.authz import Actor, roles_key, scope
 from accord.core.errors import NotFound
@@ -83,8 +83,13 @@ def resources_feature_collection(db: Session, actor: Actor) -> dict[str, Any]:
 
 
 # -- requests and offers -------------------------------------------------------------------------
-def get_request(db: Session, actor: Actor, request_id: uuid.UUID) -> ResourceRequest:
-    found = db.scalar(scope(actor, REQUESTS, select(ResourceRequest).where(ResourceRequest.id == request_id)))
+def get_request(db: Session, actor: Actor, request_id: uuid.UUID, *, recipients: bool = True) -> ResourceRequest:
+    """The request; ``recipients=False`` leaves its recipients to be loaded on first use
+    (matching reads them in its own statement)."""
+    stmt = select(ResourceRequest).where(ResourceRequest.id == request_id)
+    if not recipients:
+        stmt = stmt.options(lazyload(ResourceRequest.recipients))
+    found = db.scalar(scope(actor, REQUESTS, stmt))
     if found is None:
         raise NotFound("resource request")
     return found
