@@ -449,3 +449,39 @@ def test_cancelling_a_request_declines_waiting_offers(client, world):
     assert cancelled.json()["status"] == "cancelled"
     assert client.get(f"/api/v1/resource-offers/{offer['id']}", headers=h["crfd"]).json()["status"] == "declined"
     assert_error(client.post(url, json={"reason": "Water receding"}, headers=h["mcema"]), 409, "conflict")
+
+
+def test_a_number_taken_meanwhile_is_skipped_not_a_500(client, world, session_factory):
+    """Numbers come from a count: a request committed by someone else at the same moment
+    (here: one already holding the next number) makes this one take the following number."""
+    from sqlalchemy import func, select
+
+    from accord.mutualaid.models import ResourceRequest
+
+    year = datetime.now(UTC).year
+    with session_factory() as db:
+        count = db.scalar(
+            select(func.count()).select_from(ResourceRequest).where(ResourceRequest.number.like(f"213-{year}-%"))
+        )
+        taken = f"213-{year}-{count + 2:04d}"
+        db.add(
+            ResourceRequest(
+                number=taken,
+                incident_id=uuid.UUID(world["incident"]["id"]),
+                requesting_agency_id=world["ids"]["MCEMA"],
+                requester_name="Elsewhere",
+                quantity=1,
+                deliver_to="Elsewhere",
+                location=FLOOD_POINT,
+                lon=-76.74,
+                lat=40.90,
+                needed_at=datetime.now(UTC),
+                priority="routine",
+                status="cancelled",
+                activation=[],
+            )
+        )
+        db.commit()
+    made = _request(client, world)
+    assert made.status_code == 201, made.text
+    assert made.json()["number"] == f"213-{year}-{count + 3:04d}"

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from accord.agreements.models import AgreementVersion, Clause
@@ -164,11 +165,27 @@ def _takes_part(incident: Incident, agency_id: uuid.UUID) -> bool:
     return incident.lead_agency_id == agency_id or any(p.agency_id == agency_id for p in incident.participants)
 
 
-def _number(db: Session, now: datetime) -> str:
+def _number(db: Session, now: datetime, skip: int = 0) -> str:
     count = db.scalar(
         select(func.count()).select_from(ResourceRequest).where(ResourceRequest.number.like(f"213-{now:%Y}-%"))
     )
-    return f"213-{now:%Y}-{(count or 0) + 1:04d}"
+    return f"213-{now:%Y}-{(count or 0) + 1 + skip:04d}"
+
+
+def _add_numbered(db: Session, request: ResourceRequest, now: datetime) -> None:
+    """Insert the request with the year's next number. Two requests numbered at the same
+    moment (PostgreSQL runs them side by side) cannot both take it: the second takes the
+    one after instead of failing."""
+    for attempt in range(5):
+        request.number = _number(db, now, attempt)
+        try:
+            with db.begin_nested():
+                db.add(request)
+                db.flush()
+            return
+        except IntegrityError:
+            continue
+    raise Conflict("number", "too many requests are being numbered at once; send it again")
 
 
 def create_request(
@@ -209,7 +226,7 @@ def create_request(
         type_name=type_name,
     )
     request = ResourceRequest(
-        number=_number(db, now),
+        number="",  # _add_numbered
         incident_id=incident.id,
         requesting_agency_id=data.requesting_agency_id,
         requested_by_user_id=actor.user_id,
@@ -232,8 +249,7 @@ def create_request(
         edxl_message_id=edxl_message_id,
     )
     request.recipients = recipients
-    db.add(request)
-    db.flush()
+    _add_numbered(db, request, now)
     _audit(db, actor, "mutualaid.request.create", request, clauses=[r["clause_id"] for r in results if r["met"]])
     _announce(db, "resource_request.created", request)
     return request
