@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from accord.directory.models import Agency, Person
-from tests.conftest import assert_error
+from tests.conftest import assert_error, users_with_tokens
 
 POINT = {"type": "Point", "coordinates": [-76.70, 40.86]}
 
@@ -20,38 +20,19 @@ POINT = {"type": "Point", "coordinates": [-76.70, 40.86]}
 def people(app: Any, session_factory: Any) -> dict[str, Any]:
     """Logistics officers of LHFD and MCEMS (parties to the demo's mutual-aid agreement)
     and of HPD (in the compact, not a party), and an LHFD viewer."""
-    from fastapi.testclient import TestClient
-
-    from accord.accounts.service import create_user_unchecked
-    from accord.seed import DEMO_PASSWORD, system_actor
-    from tests.conftest import api_token, bearer, unique
-
-    with session_factory() as db:
-        ids = {s: db.scalar(select(Agency.id).where(Agency.short_name == s)) for s in ("LHFD", "MCEMS", "HPD")}
-        greer = db.scalar(select(Person.id).where(Person.full_name == "Nathan Greer"))
-        names = {}
-        for key, role, agency in [
+    made = users_with_tokens(
+        app,
+        session_factory,
+        [
             ("lhfd", "logistics", "LHFD"),
             ("lhfd_viewer", "viewer", "LHFD"),
             ("mcems", "logistics", "MCEMS"),
             ("hpd", "logistics", "HPD"),
-        ]:
-            names[key] = unique(f"ma-{key.replace('_', '')}-")
-            create_user_unchecked(
-                db,
-                actor=system_actor("test"),
-                username=names[key],
-                display_name=key,
-                email="",
-                password=DEMO_PASSWORD,
-                agency_id=ids[agency],
-                role=role,
-                check_password_policy=False,
-            )
-        db.commit()
-    with TestClient(app) as client:
-        headers = {key: bearer(api_token(client, name)) for key, name in names.items()}
-    return {"ids": ids, "h": headers, "greer": greer}
+        ],
+    )
+    with session_factory() as db:
+        made["greer"] = db.scalar(select(Person.id).where(Person.full_name == "Nathan Greer"))
+    return made
 
 
 def _resource(client: Any, people: dict[str, Any], **fields: Any) -> Any:
